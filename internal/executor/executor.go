@@ -1,0 +1,110 @@
+// Package executor defines how baton runs one step attempt: the [Executor]
+// interface every backend implements, the [Spec] it is given, the persistable
+// [Handle] it returns and the [Result] of a finished attempt.
+package executor
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Labels every executor attaches to what it creates, so that what baton owns
+// can be found again after a restart.
+const (
+	LabelManaged = "dev.baton.managed"
+	LabelRun     = "dev.baton.run"
+	LabelStep    = "dev.baton.step"
+	LabelAttempt = "dev.baton.attempt"
+)
+
+// EnvOutput names the environment variable that holds the path of the output
+// file inside the step's environment. Executors set it; the engine does not.
+const EnvOutput = "BATON_OUTPUT"
+
+// Pull policies for images.
+const (
+	PullAlways    = "always"
+	PullIfMissing = "if-missing"
+	PullNever     = "never"
+)
+
+// Spec is everything an executor needs to start one step attempt.
+type Spec struct {
+	RunID   string
+	Step    string
+	Attempt int
+
+	// Image is the container image; empty for steps meant only for the
+	// process executor.
+	Image string
+	// Command is argv; it is never passed through a shell by baton.
+	Command []string
+	// Env is the complete environment of the step except [EnvOutput], which
+	// the executor adds because only it knows where the file lives.
+	Env map[string]string
+	// Pull is one of [PullAlways], [PullIfMissing], [PullNever]; empty means
+	// [PullIfMissing].
+	Pull string
+}
+
+// Handle identifies a started attempt. It is plain data so the engine can
+// persist it and a restarted server can re-attach.
+type Handle struct {
+	// Executor is the name of the executor that made the handle.
+	Executor string `json:"executor"`
+	// ID is the executor's own identifier: a container ID, a PID.
+	ID string `json:"id"`
+	// Dir is executor-private state, such as a scratch directory.
+	Dir string `json:"dir,omitempty"`
+}
+
+// Result is how an attempt ended.
+type Result struct {
+	ExitCode int
+	// OOMKilled is true when the kernel killed the step for memory.
+	OOMKilled bool
+	// Output is the content of the step's output file when it exited; nil if
+	// the step wrote none.
+	Output []byte
+	// FinishedAt is when the attempt exited, as the executor saw it.
+	FinishedAt time.Time
+}
+
+// Executor runs step attempts. Implementations must be safe for concurrent use.
+type Executor interface {
+	// Name is the executor's registry name, e.g. "docker".
+	Name() string
+	// Start launches the attempt and returns once it is running. A failure
+	// after something was created still returns a non-nil handle, so the
+	// caller can remove it.
+	Start(ctx context.Context, spec *Spec) (*Handle, error)
+	// Wait blocks until the attempt exits and returns how it ended.
+	Wait(ctx context.Context, h *Handle) (*Result, error)
+	// Stop asks the attempt to end, and kills it after grace.
+	Stop(ctx context.Context, h *Handle, grace time.Duration) error
+	// Remove deletes everything the attempt created. It is idempotent: removing
+	// what is already gone is not an error.
+	Remove(ctx context.Context, h *Handle) error
+}
+
+// LogLine is one line a step printed.
+type LogLine struct {
+	Time   time.Time
+	Stream string // "stdout" or "stderr"
+	Text   string
+}
+
+// LogFollower is implemented by executors that can stream an attempt's logs.
+type LogFollower interface {
+	// FollowLogs calls fn for every line the attempt prints, from its start,
+	// and returns when the attempt's output ends or ctx is done.
+	FollowLogs(ctx context.Context, h *Handle, fn func(LogLine)) error
+}
+
+// ErrImageNotFound is returned by Start when the image is missing and the
+// pull policy forbids, or fails, fetching it.
+var ErrImageNotFound = errors.New("image not found")
+
+// ErrNotFound is returned by Wait when the handle names nothing that exists.
+var ErrNotFound = errors.New("attempt not found")

@@ -1,0 +1,287 @@
+// Package store defines baton's durable state: pipelines, runs, steps, attempts
+// and logs. [Store] is the one interface every backend implements; each method
+// is one transaction, so an acknowledged change survives a crash.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors every implementation maps its backend errors to.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: the row is not in the state the change requires, for
+	// instance a stale attempt reporting after a newer one started.
+	ErrConflict = errors.New("conflict")
+	// ErrExists: a row with that key already exists.
+	ErrExists = errors.New("already exists")
+)
+
+// RunStatus is where a run stands.
+type RunStatus string
+
+// Run statuses. A run is terminal once succeeded, failed or canceled.
+const (
+	RunQueued    RunStatus = "queued"
+	RunRunning   RunStatus = "running"
+	RunSucceeded RunStatus = "succeeded"
+	RunFailed    RunStatus = "failed"
+	RunCanceled  RunStatus = "canceled"
+)
+
+// Terminal reports whether a run in s can change no more.
+func (s RunStatus) Terminal() bool {
+	return s == RunSucceeded || s == RunFailed || s == RunCanceled
+}
+
+// StepStatus is where a step stands.
+type StepStatus string
+
+// Step statuses. A step is terminal once succeeded, failed, skipped or canceled.
+const (
+	StepPending   StepStatus = "pending"
+	StepRunning   StepStatus = "running"
+	StepRetrying  StepStatus = "retrying" // waiting for its backoff before the next attempt
+	StepSucceeded StepStatus = "succeeded"
+	StepFailed    StepStatus = "failed"
+	StepSkipped   StepStatus = "skipped" // never ran because a step it needs did not succeed
+	StepCanceled  StepStatus = "canceled"
+)
+
+// Terminal reports whether a step in s can change no more.
+func (s StepStatus) Terminal() bool {
+	switch s {
+	case StepSucceeded, StepFailed, StepSkipped, StepCanceled:
+		return true
+	}
+	return false
+}
+
+// Store is baton's durable state. Implementations are safe for concurrent use.
+type Store interface {
+	// PipelinePut stores a pipeline definition. If it equals the latest
+	// revision, that revision is returned unchanged; otherwise a new revision
+	// is created.
+	PipelinePut(ctx context.Context, p *PipelinePutParams) (*PipelineRow, error)
+	// PipelineGet returns one revision, or the latest when revision is 0.
+	PipelineGet(ctx context.Context, name string, revision int) (*PipelineRow, error)
+	// PipelineList returns the latest revision of every pipeline, by name.
+	PipelineList(ctx context.Context) ([]*PipelineRow, error)
+
+	// RunCreate inserts a run and its steps, all pending, in one transaction.
+	RunCreate(ctx context.Context, p *RunCreateParams) (*RunRow, error)
+	RunGet(ctx context.Context, id string) (*RunRow, error)
+	// RunList returns runs newest first.
+	RunList(ctx context.Context, p *RunListParams) ([]*RunRow, error)
+	// RunSetStatus moves a run to a new status. A terminal run cannot move:
+	// that is ErrConflict.
+	RunSetStatus(ctx context.Context, p *RunSetStatusParams) error
+
+	// StepList returns a run's steps in listed order.
+	StepList(ctx context.Context, runID string) ([]*StepRow, error)
+	// StepStart begins attempt p.Attempt of a step: the step must be pending
+	// or retrying with p.Attempt-1 attempts made, else ErrConflict.
+	StepStart(ctx context.Context, p *StepStartParams) error
+	// StepSetHandle records the executor handle of a running attempt.
+	StepSetHandle(ctx context.Context, p *StepSetHandleParams) error
+	// StepOutputsAdd merges outputs posted by a running attempt into its
+	// pending outputs. A finished or superseded attempt gets ErrConflict.
+	StepOutputsAdd(ctx context.Context, p *StepOutputsAddParams) error
+	// StepFinish ends the current attempt (if p.Attempt > 0) and sets the
+	// step's status. Outputs are committed only with StepSucceeded.
+	StepFinish(ctx context.Context, p *StepFinishParams) error
+	// StepSetCleanup records how removing an attempt's container went.
+	StepSetCleanup(ctx context.Context, p *StepSetCleanupParams) error
+
+	// AttemptGet returns one attempt of a step.
+	AttemptGet(ctx context.Context, runID, step string, attempt int) (*AttemptRow, error)
+	// AttemptList returns every attempt of a run, by step and attempt.
+	AttemptList(ctx context.Context, runID string) ([]*AttemptRow, error)
+
+	// LogAppend stores lines an attempt printed.
+	LogAppend(ctx context.Context, p *LogAppendParams) error
+	// LogList returns stored lines of one step, oldest first.
+	LogList(ctx context.Context, p *LogListParams) ([]*LogRow, error)
+
+	Close() error
+}
+
+// PipelinePutParams are the arguments of [Store.PipelinePut].
+type PipelinePutParams struct {
+	Name string
+	// Spec is the definition's source text, stored as given.
+	Spec []byte
+	Now  time.Time
+}
+
+// PipelineRow is one stored revision of a pipeline.
+type PipelineRow struct {
+	Name      string
+	Revision  int
+	Spec      []byte
+	CreatedAt time.Time
+}
+
+// RunCreateParams are the arguments of [Store.RunCreate].
+type RunCreateParams struct {
+	ID       string
+	Pipeline string
+	Revision int
+	Params   map[string]string
+	// Vars are the variables the pipeline defined at run start.
+	Vars     map[string]string
+	Executor string
+	// Steps are the step names in listed order.
+	Steps []string
+	Now   time.Time
+}
+
+// RunRow is one run.
+type RunRow struct {
+	ID         string
+	Pipeline   string
+	Revision   int
+	Status     RunStatus
+	Params     map[string]string
+	Vars       map[string]string
+	Executor   string
+	Error      string
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero until running
+	FinishedAt time.Time // zero until terminal
+}
+
+// RunListParams filter [Store.RunList]. Zero fields do not filter.
+type RunListParams struct {
+	Pipeline string
+	Statuses []RunStatus
+	Limit    int // 0 means 100
+}
+
+// RunSetStatusParams are the arguments of [Store.RunSetStatus].
+type RunSetStatusParams struct {
+	ID     string
+	Status RunStatus
+	Error  string
+	Now    time.Time
+}
+
+// StepRow is one step of a run and where its latest attempt stands.
+type StepRow struct {
+	RunID    string
+	Name     string
+	Index    int
+	Status   StepStatus
+	Attempts int // attempts started so far
+	ExitCode *int
+	Error    string
+	// Outputs are committed outputs; set only once the step succeeded.
+	Outputs    map[string]string
+	StartedAt  time.Time
+	FinishedAt time.Time
+}
+
+// StepStartParams are the arguments of [Store.StepStart].
+type StepStartParams struct {
+	RunID   string
+	Name    string
+	Attempt int
+	// TokenHash is the hash of the attempt's callback token.
+	TokenHash []byte
+	Now       time.Time
+}
+
+// StepSetHandleParams are the arguments of [Store.StepSetHandle].
+type StepSetHandleParams struct {
+	RunID   string
+	Name    string
+	Attempt int
+	// Handle is the executor handle, serialized.
+	Handle []byte
+}
+
+// StepOutputsAddParams are the arguments of [Store.StepOutputsAdd].
+type StepOutputsAddParams struct {
+	RunID   string
+	Name    string
+	Attempt int
+	Outputs map[string]string
+}
+
+// StepFinishParams are the arguments of [Store.StepFinish].
+type StepFinishParams struct {
+	RunID string
+	Name  string
+	// Attempt is the attempt that ended; 0 for a step finished without one
+	// (skipped, or canceled before it started).
+	Attempt int
+	Status  StepStatus
+	// ExitCode is nil when the attempt never exited on its own.
+	ExitCode *int
+	Error    string
+	// Outputs are committed when Status is StepSucceeded.
+	Outputs map[string]string
+	Now     time.Time
+}
+
+// StepSetCleanupParams are the arguments of [Store.StepSetCleanup].
+type StepSetCleanupParams struct {
+	RunID   string
+	Name    string
+	Attempt int
+	Removed bool
+	Error   string // last removal error, empty once removed
+}
+
+// AttemptRow is one try of a step.
+type AttemptRow struct {
+	RunID     string
+	Step      string
+	Attempt   int
+	Status    StepStatus // running, then succeeded, failed or canceled
+	TokenHash []byte
+	Handle    []byte
+	ExitCode  *int
+	Error     string
+	// Outputs are what the attempt posted through the callback so far.
+	Outputs      map[string]string
+	Removed      bool
+	CleanupError string
+	StartedAt    time.Time
+	FinishedAt   time.Time
+}
+
+// LogAppendParams are the arguments of [Store.LogAppend].
+type LogAppendParams struct {
+	RunID   string
+	Step    string
+	Attempt int
+	Lines   []LogLine
+}
+
+// LogLine is one line to store.
+type LogLine struct {
+	Time   time.Time
+	Stream string
+	Text   string
+}
+
+// LogListParams are the arguments of [Store.LogList].
+type LogListParams struct {
+	RunID    string
+	Step     string
+	AfterSeq int64 // return lines with a larger sequence number
+	Limit    int   // 0 means 10,000
+}
+
+// LogRow is one stored line.
+type LogRow struct {
+	Seq     int64
+	Attempt int
+	Time    time.Time
+	Stream  string
+	Text    string
+}
