@@ -10,7 +10,8 @@ const DefaultEnvPrefix = "BATON_VAR_"
 
 // Spec is one parsed and validated pipeline definition.
 type Spec struct {
-	Name string
+	Name        string
+	Description string
 	// EnvPrefix is never empty after Parse.
 	EnvPrefix string
 	// Params are in the order the file lists them.

@@ -1,0 +1,142 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// Client talks to a baton server.
+type Client struct {
+	// BaseURL is the server's address, e.g. http://127.0.0.1:8080.
+	BaseURL string
+	HTTP    *http.Client
+}
+
+// NewClient returns a client for the server at base. A base without a scheme
+// gets http://.
+func NewClient(base string) *Client {
+	if !strings.Contains(base, "://") {
+		base = "http://" + base
+	}
+	return &Client{BaseURL: strings.TrimRight(base, "/"), HTTP: http.DefaultClient}
+}
+
+// do sends a request and decodes a JSON answer into out, unless out is nil.
+func (c *Client) do(ctx context.Context, method, path, ctype string, body []byte, out any) error {
+	resp, err := c.send(ctx, method, path, ctype, body)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// send sends a request and returns the response if its status is 2xx; the
+// caller closes its body.
+func (c *Client) send(ctx context.Context, method, path, ctype string, body []byte) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach baton server at %s (set --server or BATON_SERVER): %w", c.BaseURL, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	var e Error
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if json.Unmarshal(data, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(data))
+	}
+	return nil, &StatusError{Code: resp.StatusCode, Message: e.Error}
+}
+
+// StatusError is an error answer from the server.
+type StatusError struct {
+	Code    int
+	Message string
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Code) }
+
+// Apply stores a pipeline definition.
+func (c *Client) Apply(ctx context.Context, filename string, data []byte) (*Pipeline, error) {
+	var p Pipeline
+	err := c.do(ctx, http.MethodPost, "/api/v1/pipelines?filename="+url.QueryEscape(filename), "application/yaml", data, &p)
+	return &p, err
+}
+
+// Pipelines lists pipelines.
+func (c *Client) Pipelines(ctx context.Context) ([]Pipeline, error) {
+	var ps []Pipeline
+	err := c.do(ctx, http.MethodGet, "/api/v1/pipelines", "", nil, &ps)
+	return ps, err
+}
+
+// Trigger starts a run of a pipeline.
+func (c *Client) Trigger(ctx context.Context, pipeline string, params map[string]string) (*Run, error) {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	err = c.do(ctx, http.MethodPost, "/api/v1/pipelines/"+url.PathEscape(pipeline)+"/runs", "application/json", body, &r)
+	return &r, err
+}
+
+// Runs lists runs; query holds the list filters (pipeline, status, limit).
+func (c *Client) Runs(ctx context.Context, query url.Values) ([]Run, error) {
+	var rs []Run
+	err := c.do(ctx, http.MethodGet, "/api/v1/runs?"+query.Encode(), "", nil, &rs)
+	return rs, err
+}
+
+// Run returns one run in full.
+func (c *Client) Run(ctx context.Context, id string) (*Run, error) {
+	var r Run
+	err := c.do(ctx, http.MethodGet, "/api/v1/runs/"+url.PathEscape(id), "", nil, &r)
+	return &r, err
+}
+
+// Cancel cancels a run.
+func (c *Client) Cancel(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/runs/"+url.PathEscape(id)+"/cancel", "", nil, nil)
+}
+
+// Logs copies a step's logs, as text, to w; with follow it returns when the
+// step has ended.
+func (c *Client) Logs(ctx context.Context, run, step string, follow bool, w io.Writer) error {
+	path := "/api/v1/runs/" + url.PathEscape(run) + "/steps/" + url.PathEscape(step) + "/logs"
+	if follow {
+		path += "?follow=1"
+	}
+	resp, err := c.send(ctx, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}

@@ -1,0 +1,113 @@
+package api
+
+import (
+	"time"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// Pipeline is a stored pipeline revision as the API shows it.
+type Pipeline struct {
+	Name      string    `json:"name"`
+	Revision  int       `json:"revision"`
+	CreatedAt time.Time `json:"created_at"`
+	Spec      string    `json:"spec,omitempty"`
+	// Created is set by apply: false when the definition was unchanged.
+	Created *bool `json:"created,omitempty"`
+}
+
+// Run is a run as the API shows it. Steps and Variables are filled by get,
+// not by list.
+type Run struct {
+	ID         string            `json:"id"`
+	URL        string            `json:"url"`
+	Pipeline   string            `json:"pipeline"`
+	Revision   int               `json:"revision"`
+	Status     store.RunStatus   `json:"status"`
+	Executor   string            `json:"executor,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Params     map[string]string `json:"params,omitempty"`
+	Variables  map[string]string `json:"variables,omitempty"`
+	Steps      []Step            `json:"steps,omitempty"`
+	CreatedAt  time.Time         `json:"created_at"`
+	StartedAt  *time.Time        `json:"started_at,omitempty"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+}
+
+// Step is one step of a run.
+type Step struct {
+	Name       string            `json:"name"`
+	Status     store.StepStatus  `json:"status"`
+	Attempts   []Attempt         `json:"attempts"`
+	ExitCode   *int              `json:"exit_code,omitempty"`
+	Error      string            `json:"error,omitempty"`
+	Outputs    map[string]string `json:"outputs,omitempty"`
+	StartedAt  *time.Time        `json:"started_at,omitempty"`
+	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+}
+
+// Attempt is one try of a step.
+type Attempt struct {
+	Attempt      int              `json:"attempt"`
+	Status       store.StepStatus `json:"status"`
+	ExitCode     *int             `json:"exit_code,omitempty"`
+	Error        string           `json:"error,omitempty"`
+	Removed      bool             `json:"removed"`
+	CleanupError string           `json:"cleanup_error,omitempty"`
+	StartedAt    *time.Time       `json:"started_at,omitempty"`
+	FinishedAt   *time.Time       `json:"finished_at,omitempty"`
+}
+
+// LogLine is one line a step printed.
+type LogLine struct {
+	Seq     int64     `json:"seq"`
+	Step    string    `json:"step"`
+	Attempt int       `json:"attempt"`
+	Time    time.Time `json:"time"`
+	Stream  string    `json:"stream"`
+	Text    string    `json:"text"`
+}
+
+// Error is the body of every error response.
+type Error struct {
+	Error string `json:"error"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func runJSON(r *store.RunRow) Run {
+	return Run{
+		ID: r.ID, URL: "/api/v1/runs/" + r.ID, Pipeline: r.Pipeline, Revision: r.Revision,
+		Status: r.Status, Executor: r.Executor, Error: r.Error, Params: r.Params,
+		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
+	}
+}
+
+func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {
+	out := make([]Step, len(steps))
+	index := make(map[string]int, len(steps))
+	for i, s := range steps {
+		index[s.Name] = i
+		out[i] = Step{
+			Name: s.Name, Status: s.Status, Attempts: []Attempt{}, ExitCode: s.ExitCode, Error: s.Error,
+			Outputs: s.Outputs, StartedAt: timePtr(s.StartedAt), FinishedAt: timePtr(s.FinishedAt),
+		}
+	}
+	for _, a := range attempts {
+		i, ok := index[a.Step]
+		if !ok {
+			continue
+		}
+		out[i].Attempts = append(out[i].Attempts, Attempt{
+			Attempt: a.Attempt, Status: a.Status, ExitCode: a.ExitCode, Error: a.Error,
+			Removed: a.Removed, CleanupError: a.CleanupError,
+			StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
+		})
+	}
+	return out
+}

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+func runExec(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "exec", "exec -f FILE [-p NAME=VALUE]... [flags]")
+	file := fs.String("f", "", "pipeline definition `file` (required)")
+	params := paramFlag{}
+	fs.Var(params, "p", "param as `NAME=VALUE`; repeat for several")
+	execName := fs.String("executor", "auto", "where steps run: "+executorNames)
+	dataDir := fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database")
+	output := fs.String("output", "text", "result format: text or json")
+	listen := fs.String("listen", "0.0.0.0:0", "`addr` of the callback API steps post outputs to")
+	callback := fs.String("callback-url", "", "callback base `url` as steps see it (default: derived from --listen and the executor)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q; give the pipeline with -f", pos[0])
+	}
+	if *file == "" {
+		return usagef("no pipeline given; use -f FILE")
+	}
+	if *output != "text" && *output != "json" {
+		return usagef("--output %q must be text or json", *output)
+	}
+	data, err := os.ReadFile(*file)
+	if err != nil {
+		return fmt.Errorf("read pipeline: %w", err)
+	}
+	l, err := openLocal(ctx, env, localOptions{
+		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelWarn,
+	})
+	if err != nil {
+		return err
+	}
+	defer l.close()
+
+	// Resume: anything a previous exec left unfinished in this data dir runs
+	// to its end alongside.
+	if err := l.eng.Resume(context.WithoutCancel(ctx)); err != nil {
+		return err
+	}
+	row, _, err := l.eng.Apply(context.WithoutCancel(ctx), *file, data)
+	if err != nil {
+		return trimInvalid(err)
+	}
+	run, err := l.eng.Submit(context.WithoutCancel(ctx), &engine.SubmitParams{Pipeline: row.Name, Revision: row.Revision, Params: params})
+	if err != nil {
+		return trimInvalid(err)
+	}
+	start := time.Now()
+	p := newProgress(env.Stderr, isTerminal(env.Stderr))
+	fmt.Fprintf(env.Stderr, "run %s of %s (revision %d) on %s\n", run.ID, row.Name, row.Revision, l.exec.Name())
+	canceled := false
+	for {
+		changed := l.eng.Changed(run.ID)
+		detail, err := api.RunDetail(context.WithoutCancel(ctx), l.eng, l.st, run.ID)
+		if err != nil {
+			return err
+		}
+		p.update(detail)
+		if detail.Status.Terminal() {
+			return finishExec(env, *output, detail, time.Since(start))
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			if !canceled {
+				canceled = true
+				fmt.Fprintln(env.Stderr, "interrupted: canceling the run (stopping and removing its containers)")
+				_ = l.eng.Cancel(context.WithoutCancel(ctx), run.ID)
+			}
+			ctx = context.WithoutCancel(ctx)
+		}
+	}
+}
+
+// trimInvalid drops the "invalid input: " prefix the engine puts on errors
+// about what the user wrote.
+func trimInvalid(err error) error {
+	if msg, ok := strings.CutPrefix(err.Error(), engine.ErrInvalid.Error()+": "); ok {
+		return errors.New(msg)
+	}
+	return err
+}
+
+func finishExec(env *Env, output string, run *api.Run, took time.Duration) error {
+	if output == "json" {
+		enc := json.NewEncoder(env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(run); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(env.Stdout, "run %s %s in %s\n", run.ID, run.Status, took.Round(time.Millisecond))
+		if run.Error != "" {
+			fmt.Fprintf(env.Stdout, "reason: %s\n", api.EscapeControl(run.Error))
+		}
+		if len(run.Variables) > 0 {
+			fmt.Fprintln(env.Stdout, "variables:")
+			for _, k := range slices.Sorted(maps.Keys(run.Variables)) {
+				fmt.Fprintf(env.Stdout, "  %s=%s\n", k, api.EscapeControl(run.Variables[k]))
+			}
+		}
+	}
+	if run.Status != store.RunSucceeded {
+		return exitError{1}
+	}
+	return nil
+}

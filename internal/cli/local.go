@@ -1,0 +1,156 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/executor/docker"
+	"github.com/baton-dev/baton/internal/executor/noop"
+	"github.com/baton-dev/baton/internal/executor/process"
+	"github.com/baton-dev/baton/internal/store/sqlite"
+)
+
+// local is an engine on this machine: the SQLite store, an executor, and the
+// API listening for callbacks and clients.
+type local struct {
+	log  *slog.Logger
+	st   *sqlite.Store
+	exec executor.Executor
+	eng  *engine.Engine
+	api  *api.Server
+	ln   net.Listener
+	srv  *http.Server
+}
+
+// localOptions say how to build a [local].
+type localOptions struct {
+	dataDir     string
+	executor    string
+	listen      string
+	callbackURL string
+	logLevel    slog.Level
+}
+
+// defaultDataDir is where state lives when no --data-dir is given.
+func defaultDataDir(env *Env) string {
+	if d := env.Getenv("BATON_DATA_DIR"); d != "" {
+		return d
+	}
+	if d := env.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "baton")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "baton")
+	}
+	return ".baton"
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
+	l := &local{log: newLogger(env.Stderr, o.logLevel)}
+	exec, err := newExecutor(ctx, o.executor, o.dataDir, l.log, env.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	l.exec = exec
+	l.st, err = sqlite.Open(ctx, filepath.Join(o.dataDir, "baton.db"), sqlite.Options{Logger: l.log})
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", o.dataDir, err)
+	}
+	l.ln, err = net.Listen("tcp", o.listen)
+	if err != nil {
+		l.st.Close()
+		return nil, fmt.Errorf("listen on %s: %w; choose another address with --listen", o.listen, err)
+	}
+	cb := o.callbackURL
+	if cb == "" {
+		cb = defaultCallbackURL(exec.Name(), l.ln.Addr())
+	}
+	l.eng, err = engine.New(engine.Config{Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log})
+	if err != nil {
+		l.ln.Close()
+		l.st.Close()
+		return nil, err
+	}
+	l.api = api.New(l.eng, l.st, l.log)
+	l.srv = &http.Server{Handler: l.api, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			l.log.Error("api server", "err", err)
+		}
+	}()
+	return l, nil
+}
+
+// defaultCallbackURL is the API's address as a step sees it: containers reach
+// the host through host.docker.internal, processes through loopback.
+func defaultCallbackURL(executorName string, addr net.Addr) string {
+	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
+	if executorName == "docker" {
+		return "http://host.docker.internal:" + port
+	}
+	return "http://127.0.0.1:" + port
+}
+
+// close stops the API and the engine, leaving running steps running.
+func (l *local) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = l.srv.Shutdown(ctx)
+	if err := l.eng.Close(ctx); err != nil {
+		l.log.Warn("engine close", "err", err)
+	}
+	if err := l.st.Close(); err != nil {
+		l.log.Warn("store close", "err", err)
+	}
+}
+
+// executorNames lists what --executor accepts.
+const executorNames = "auto, docker, process"
+
+// newExecutor builds the executor named by --executor. This is the one place
+// the set of executors is known.
+func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, stderr io.Writer) (executor.Executor, error) {
+	proc := func() executor.Executor {
+		return process.New(process.Options{Dir: filepath.Join(dataDir, "process"), Logger: log})
+	}
+	switch strings.ToLower(name) {
+	case "process":
+		return proc(), nil
+	case "noop": // for benchmarks; not listed in help
+		return noop.New(), nil
+	case "docker", "auto", "":
+		d, err := docker.New(docker.Options{Logger: log})
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			err = d.Ping(pctx)
+			cancel()
+		}
+		if err == nil {
+			return d, nil
+		}
+		if name == "docker" {
+			return nil, fmt.Errorf("docker engine does not answer: %w; start dockerd or use --executor process", err)
+		}
+		fmt.Fprintf(stderr, "baton: docker engine does not answer (%v); running steps as local processes\n", err)
+		return proc(), nil
+	default:
+		return nil, usagef("unknown executor %q; use one of %s", name, executorNames)
+	}
+}

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+func runRun(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "run", "run PIPELINE [-p NAME=VALUE]... [--watch] [--server URL]")
+	params := paramFlag{}
+	fs.Var(params, "p", "param as `NAME=VALUE`; repeat for several")
+	watch := fs.Bool("watch", false, "follow the run's progress and exit 0 only if it succeeded")
+	server := serverFlag(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give exactly one pipeline name")
+	}
+	c := newClient(*server)
+	run, err := c.Trigger(ctx, pos[0], params)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, run.ID)
+	if !*watch {
+		return nil
+	}
+	p := newProgress(env.Stderr, isTerminal(env.Stderr))
+	start := time.Now()
+	for {
+		detail, err := c.Run(ctx, run.ID)
+		if err != nil {
+			return err
+		}
+		p.update(detail)
+		if detail.Status.Terminal() {
+			fmt.Fprintf(env.Stderr, "run %s %s in %s\n", detail.ID, detail.Status, time.Since(start).Round(time.Millisecond))
+			if detail.Status != store.RunSucceeded {
+				if detail.Error != "" {
+					fmt.Fprintf(env.Stderr, "reason: %s\n", detail.Error)
+				}
+				return exitError{1}
+			}
+			return nil
+		}
+		select {
+		case <-time.After(300 * time.Millisecond):
+		case <-ctx.Done():
+			return fmt.Errorf("stopped watching; run %s goes on (cancel it with 'baton runs cancel %s')", run.ID, run.ID)
+		}
+	}
+}

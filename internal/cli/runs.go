@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strconv"
+	"text/tabwriter"
+	"time"
+
+	"github.com/baton-dev/baton/internal/api"
+)
+
+func runRuns(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 {
+		return usagef("give a subcommand: list, get RUN or cancel RUN")
+	}
+	switch args[0] {
+	case "list":
+		return runsList(ctx, env, args[1:])
+	case "get":
+		return runsGet(ctx, env, args[1:])
+	case "cancel":
+		return runsCancel(ctx, env, args[1:])
+	case "-h", "--help", "help":
+		fmt.Fprintln(env.Stderr, "Usage: baton runs list|get RUN|cancel RUN [flags]")
+		return nil
+	}
+	return usagef("unknown subcommand %q; use list, get or cancel", args[0])
+}
+
+func runsList(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "runs list", "runs list [--pipeline NAME] [--status S] [--limit N] [--output text|json]")
+	pipeline := fs.String("pipeline", "", "only runs of this `pipeline`")
+	status := fs.String("status", "", "only runs in these `statuses`, comma-separated (queued,running,succeeded,failed,canceled)")
+	limit := fs.Int("limit", 20, "at most `n` runs")
+	output := fs.String("output", "text", "text or json")
+	server := serverFlag(fs, env)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *pipeline != "" {
+		q.Set("pipeline", *pipeline)
+	}
+	if *status != "" {
+		q.Set("status", *status)
+	}
+	q.Set("limit", strconv.Itoa(*limit))
+	runs, err := newClient(*server).Runs(ctx, q)
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(env, runs)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tPIPELINE\tSTATUS\tCREATED\tERROR")
+	for _, r := range runs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.ID, r.Pipeline, r.Status, r.CreatedAt.Local().Format(time.DateTime), api.EscapeControl(r.Error))
+	}
+	return tw.Flush()
+}
+
+func runsGet(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "runs get", "runs get RUN [--output text|json]")
+	output := fs.String("output", "text", "text or json")
+	server := serverFlag(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give exactly one run id")
+	}
+	r, err := newClient(*server).Run(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(env, r)
+	}
+	w := env.Stdout
+	fmt.Fprintf(w, "run:      %s\npipeline: %s (revision %d)\nstatus:   %s\n", r.ID, r.Pipeline, r.Revision, r.Status)
+	if r.Error != "" {
+		fmt.Fprintf(w, "reason:   %s\n", api.EscapeControl(r.Error))
+	}
+	fmt.Fprintln(w, "steps:")
+	for _, s := range r.Steps {
+		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Status)
+		for _, a := range s.Attempts {
+			line := fmt.Sprintf("    attempt %d: %s", a.Attempt, a.Status)
+			if a.ExitCode != nil {
+				line += fmt.Sprintf(", exit %d", *a.ExitCode)
+			}
+			if a.StartedAt != nil && a.FinishedAt != nil {
+				line += ", " + a.FinishedAt.Sub(*a.StartedAt).Round(time.Millisecond).String()
+			}
+			switch {
+			case a.Removed:
+				line += ", removed"
+			case a.CleanupError != "":
+				line += ", NOT removed: " + a.CleanupError
+			}
+			if a.Error != "" {
+				line += "; " + a.Error
+			}
+			fmt.Fprintln(w, api.EscapeControl(line))
+		}
+	}
+	if len(r.Variables) > 0 {
+		fmt.Fprintln(w, "variables:")
+		for _, k := range slices.Sorted(maps.Keys(r.Variables)) {
+			fmt.Fprintf(w, "  %s=%s\n", k, api.EscapeControl(r.Variables[k]))
+		}
+	}
+	return nil
+}
+
+func runsCancel(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "runs cancel", "runs cancel RUN")
+	server := serverFlag(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give exactly one run id")
+	}
+	if err := newClient(*server).Cancel(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "run %s canceling\n", pos[0])
+	return nil
+}
+
+func writeJSON(env *Env, v any) error {
+	enc := json.NewEncoder(env.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,297 @@
+// Package engine runs pipelines: it creates runs, starts each step as soon as
+// the steps it needs have succeeded, retries, times out and cancels attempts,
+// merges outputs into the variables later steps see, archives logs and removes
+// what every attempt created. Every state change goes through the store first.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/pipeline"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// Config is what an [Engine] needs. Store and Executor are required.
+type Config struct {
+	Store    store.Store
+	Executor executor.Executor
+	// CallbackURL is the base URL of baton's API as a step sees it, e.g.
+	// http://host.docker.internal:8080. Empty means steps get no callback.
+	CallbackURL string
+	Logger      *slog.Logger
+	// StopGrace is how long a stopped step may take to exit before it is
+	// killed. Default 10s.
+	StopGrace time.Duration
+	// LogFlush is how often a running step's new log lines are stored.
+	// Default 200ms.
+	LogFlush time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Errors callers map to their own responses.
+var (
+	// ErrInvalid wraps every rejection of bad input: params, specs.
+	ErrInvalid = errors.New("invalid input")
+	// ErrFinished is returned when a run is asked to change after it ended.
+	ErrFinished = errors.New("run already finished")
+)
+
+var (
+	errCanceled = errors.New("canceled by request")
+	errShutdown = errors.New("engine shutting down")
+)
+
+// Engine runs pipelines. It is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	st      store.Store
+	exec    executor.Executor
+	log     *slog.Logger
+	changes *changes
+
+	ctx  context.Context
+	stop context.CancelCauseFunc
+	wg   sync.WaitGroup
+
+	mu    sync.Mutex
+	runs  map[string]*runner
+	specs map[specKey]*pipeline.Spec
+}
+
+type specKey struct {
+	name     string
+	revision int
+}
+
+// New returns an engine. It starts nothing until [Engine.Resume] or
+// [Engine.Submit] is called.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Executor == nil {
+		return nil, errors.New("engine: a store and an executor are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	if cfg.LogFlush <= 0 {
+		cfg.LogFlush = 200 * time.Millisecond
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	ctx, stop := context.WithCancelCause(context.Background())
+	return &Engine{
+		cfg:     cfg,
+		st:      cfg.Store,
+		exec:    cfg.Executor,
+		log:     cfg.Logger,
+		changes: newChanges(),
+		ctx:     ctx,
+		stop:    stop,
+		runs:    make(map[string]*runner),
+		specs:   make(map[specKey]*pipeline.Spec),
+	}, nil
+}
+
+// Executor returns the executor steps run on.
+func (e *Engine) Executor() executor.Executor { return e.exec }
+
+// Apply validates a pipeline definition and stores it, as a new revision when
+// it changed.
+func (e *Engine) Apply(ctx context.Context, filename string, data []byte) (*store.PipelineRow, *pipeline.Spec, error) {
+	spec, err := pipeline.Parse(filename, data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	row, err := e.st.PipelinePut(ctx, &store.PipelinePutParams{Name: spec.Name, Spec: data, Now: e.cfg.Now()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("engine: store pipeline %q: %w", spec.Name, err)
+	}
+	e.mu.Lock()
+	e.specs[specKey{row.Name, row.Revision}] = spec
+	e.mu.Unlock()
+	return row, spec, nil
+}
+
+// Spec returns the parsed definition of one pipeline revision (0: latest).
+func (e *Engine) Spec(ctx context.Context, name string, revision int) (*pipeline.Spec, int, error) {
+	if revision > 0 {
+		e.mu.Lock()
+		spec, ok := e.specs[specKey{name, revision}]
+		e.mu.Unlock()
+		if ok {
+			return spec, revision, nil
+		}
+	}
+	row, err := e.st.PipelineGet(ctx, name, revision)
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: pipeline %q: %w", name, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	key := specKey{row.Name, row.Revision}
+	if spec, ok := e.specs[key]; ok {
+		return spec, row.Revision, nil
+	}
+	spec, err := pipeline.Parse(row.Name+".yaml", row.Spec)
+	if err != nil {
+		return nil, 0, fmt.Errorf("engine: stored pipeline %q revision %d: %w", name, row.Revision, err)
+	}
+	e.specs[key] = spec
+	return spec, row.Revision, nil
+}
+
+// SubmitParams are the arguments of [Engine.Submit].
+type SubmitParams struct {
+	Pipeline string
+	Revision int // 0: latest
+	Params   map[string]string
+}
+
+// Submit creates a run and starts it. Bad params are an error wrapping
+// [ErrInvalid], and then no run is created. The run is durable once Submit
+// returns.
+func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, error) {
+	spec, rev, err := e.Spec(ctx, p.Pipeline, p.Revision)
+	if err != nil {
+		return nil, err
+	}
+	params, err := spec.ResolveParams(p.Params)
+	if err != nil {
+		return nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
+	}
+	now := e.cfg.Now()
+	id := newRunID(now)
+	vars, err := spec.ResolveVars(params, pipeline.RunFacts{ID: id, Time: now})
+	if err != nil {
+		return nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
+	}
+	steps := make([]string, len(spec.Steps))
+	for i, s := range spec.Steps {
+		steps[i] = s.Name
+	}
+	run, err := e.st.RunCreate(ctx, &store.RunCreateParams{
+		ID: id, Pipeline: spec.Name, Revision: rev, Params: params, Vars: vars,
+		Executor: e.exec.Name(), Steps: steps, Now: now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("engine: create run of %q: %w", spec.Name, err)
+	}
+	e.log.Info("run accepted", "run_id", id, "pipeline", spec.Name, "revision", rev)
+	if err := e.start(run, spec); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+// Resume picks up every run that is not finished, as after a restart.
+func (e *Engine) Resume(ctx context.Context) error {
+	runs, err := e.st.RunList(ctx, &store.RunListParams{
+		Statuses: []store.RunStatus{store.RunQueued, store.RunRunning}, Limit: 1 << 30,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: list unfinished runs: %w", err)
+	}
+	for _, run := range runs {
+		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
+		if err != nil {
+			return err
+		}
+		if err := e.start(run, spec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx.Err() != nil {
+		return fmt.Errorf("engine: run %s accepted but not started: %w", run.ID, errShutdown)
+	}
+	if _, ok := e.runs[run.ID]; ok {
+		return nil
+	}
+	r := newRunner(e, run, spec)
+	e.runs[run.ID] = r
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		r.loop()
+		e.mu.Lock()
+		delete(e.runs, run.ID)
+		e.mu.Unlock()
+		e.changes.signal(run.ID)
+	}()
+	return nil
+}
+
+// Cancel stops a run: running steps are stopped and removed, pending ones
+// never start.
+func (e *Engine) Cancel(ctx context.Context, runID string) error {
+	e.mu.Lock()
+	r, ok := e.runs[runID]
+	e.mu.Unlock()
+	if ok {
+		r.cancel(errCanceled)
+		return nil
+	}
+	run, err := e.st.RunGet(ctx, runID)
+	if err != nil {
+		return fmt.Errorf("engine: cancel run %s: %w", runID, err)
+	}
+	if run.Status.Terminal() {
+		return fmt.Errorf("engine: cancel run %s: it is %s: %w", runID, run.Status, ErrFinished)
+	}
+	err = e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: runID, Status: store.RunCanceled, Error: errCanceled.Error(), Now: e.cfg.Now()})
+	e.changes.signal(runID)
+	return err
+}
+
+// Changed returns a channel closed at the next change of the run: a step
+// started or ended, logs were stored, the run ended.
+func (e *Engine) Changed(runID string) <-chan struct{} { return e.changes.watch(runID) }
+
+// Wait blocks until the run has ended and returns it.
+func (e *Engine) Wait(ctx context.Context, runID string) (*store.RunRow, error) {
+	for {
+		changed := e.changes.watch(runID)
+		run, err := e.st.RunGet(ctx, runID)
+		if err != nil {
+			return nil, fmt.Errorf("engine: wait for run %s: %w", runID, err)
+		}
+		if run.Status.Terminal() {
+			return run, nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return run, ctx.Err()
+		}
+	}
+}
+
+// Close stops the engine without touching running steps: they keep running,
+// and a later [Engine.Resume] re-attaches to them. It returns once every
+// run's goroutines have ended or ctx is done.
+func (e *Engine) Close(ctx context.Context) error {
+	e.stop(errShutdown)
+	done := make(chan struct{})
+	go func() { e.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("engine: close: %w", ctx.Err())
+	}
+}

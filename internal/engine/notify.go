@@ -1,0 +1,36 @@
+package engine
+
+import "sync"
+
+// changes wakes everyone watching a run when something about it changed. It is
+// a broadcast without a payload: watchers re-read the store, so a burst of
+// changes costs them one read and nothing can be dropped.
+type changes struct {
+	mu sync.Mutex
+	ch map[string]chan struct{}
+}
+
+func newChanges() *changes { return &changes{ch: make(map[string]chan struct{})} }
+
+// watch returns a channel that is closed at the next change of runID.
+func (c *changes) watch(runID string) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch, ok := c.ch[runID]
+	if !ok {
+		ch = make(chan struct{})
+		c.ch[runID] = ch
+	}
+	return ch
+}
+
+// signal wakes the watchers of runID.
+func (c *changes) signal(runID string) {
+	c.mu.Lock()
+	ch, ok := c.ch[runID]
+	delete(c.ch, runID)
+	c.mu.Unlock()
+	if ok {
+		close(ch)
+	}
+}

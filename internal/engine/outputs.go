@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"maps"
+
+	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// Callback errors, for the API to map to status codes.
+var (
+	// ErrUnauthorized: the token does not belong to the attempt.
+	ErrUnauthorized = errors.New("token does not match the attempt")
+	// ErrStale: the attempt has ended or was superseded.
+	ErrStale = errors.New("attempt is no longer running")
+)
+
+// PostOutputs takes outputs a running attempt posts through the callback. They
+// are kept with the attempt and join the run's variables only if the step
+// succeeds.
+func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt int, token string, outputs map[string]string) error {
+	a, err := e.st.AttemptGet(ctx, runID, step, attempt)
+	if err != nil {
+		return fmt.Errorf("engine: attempt %d of step %q of run %s: %w", attempt, step, runID, err)
+	}
+	if subtle.ConstantTimeCompare(hashToken(token), a.TokenHash) != 1 {
+		return ErrUnauthorized
+	}
+	if a.Status != store.StepRunning {
+		return fmt.Errorf("engine: attempt %d of step %q is %s: %w", attempt, step, a.Status, ErrStale)
+	}
+	merged := maps.Clone(a.Outputs)
+	if merged == nil {
+		merged = make(map[string]string, len(outputs))
+	}
+	maps.Copy(merged, outputs)
+	if err := contract.CheckTotal(merged); err != nil {
+		return err
+	}
+	err = e.st.StepOutputsAdd(ctx, &store.StepOutputsAddParams{RunID: runID, Name: step, Attempt: attempt, Outputs: outputs})
+	if errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("engine: attempt %d of step %q: %w", attempt, step, ErrStale)
+	}
+	return err
+}
+
+// collectOutputs merges what an attempt posted through the callback with its
+// output file, the file winning, and checks the limits. It returns an error
+// message a person can act on.
+func (r *runner) collectOutputs(step string, attempt int, file []byte) (map[string]string, string) {
+	outputs := make(map[string]string)
+	if r.e.cfg.CallbackURL != "" {
+		a, err := r.e.st.AttemptGet(context.WithoutCancel(r.ctx), r.run.ID, step, attempt)
+		if err != nil {
+			return nil, fmt.Sprintf("read posted outputs: %v", err)
+		}
+		maps.Copy(outputs, a.Outputs)
+	}
+	if len(file) > 0 {
+		parsed, err := contract.ParseOutputFile(file)
+		if err != nil {
+			return nil, err.Error()
+		}
+		maps.Copy(outputs, parsed)
+	}
+	if err := contract.CheckTotal(outputs); err != nil {
+		return nil, err.Error()
+	}
+	if err := countVars(r.run.Vars, r.outputs, outputs); err != nil {
+		return nil, err.Error()
+	}
+	return outputs, ""
+}

@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/baton-dev/baton/internal/pipeline"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// runner drives one run. Its loop owns the step states; step goroutines only
+// report back through done, so a finished step makes its dependents start at
+// once, without polling.
+type runner struct {
+	e      *Engine
+	run    *store.RunRow
+	spec   *pipeline.Spec
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	status  map[string]store.StepStatus
+	rows    map[string]*store.StepRow
+	outputs map[string]map[string]string // committed outputs by step
+	errs    map[string]string            // why a step failed
+	done    chan stepDone
+}
+
+// stepDone is what a step goroutine reports when its step is terminal.
+type stepDone struct {
+	step    string
+	status  store.StepStatus
+	outputs map[string]string
+	err     string
+}
+
+func newRunner(e *Engine, run *store.RunRow, spec *pipeline.Spec) *runner {
+	ctx, cancel := context.WithCancelCause(e.ctx)
+	return &runner{
+		e: e, run: run, spec: spec, ctx: ctx, cancel: cancel,
+		status:  make(map[string]store.StepStatus, len(spec.Steps)),
+		rows:    make(map[string]*store.StepRow, len(spec.Steps)),
+		outputs: make(map[string]map[string]string),
+		errs:    make(map[string]string),
+		done:    make(chan stepDone, len(spec.Steps)),
+	}
+}
+
+func (r *runner) logf(msg string, args ...any) {
+	r.e.log.Info(msg, append([]any{"run_id", r.run.ID}, args...)...)
+}
+
+func (r *runner) loop() {
+	defer r.cancel(nil)
+	ctx := context.WithoutCancel(r.ctx)
+	if err := r.load(ctx); err != nil {
+		r.e.log.Error("run cannot continue", "run_id", r.run.ID, "err", err)
+		return
+	}
+	running := 0
+	for _, st := range r.spec.Steps {
+		if r.status[st.Name] == store.StepRunning || r.status[st.Name] == store.StepRetrying {
+			running++
+			r.launch(&st)
+		}
+	}
+	ctxDone := r.ctx.Done()
+	for {
+		if r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), errShutdown) {
+			return // leave everything as stored; Resume picks it up
+		}
+		running += r.advance(ctx)
+		if running == 0 {
+			r.finish(ctx)
+			return
+		}
+		select {
+		case d := <-r.done:
+			running--
+			if d.status == "" {
+				continue // abandoned at shutdown
+			}
+			r.status[d.step] = d.status
+			if d.status == store.StepSucceeded {
+				r.outputs[d.step] = d.outputs
+			} else if d.err != "" {
+				r.errs[d.step] = d.err
+			}
+		case <-ctxDone:
+			// Step goroutines see the same context and report back.
+			ctxDone = nil
+			if errors.Is(context.Cause(r.ctx), errShutdown) {
+				for ; running > 0; running-- {
+					<-r.done
+				}
+				return
+			}
+		}
+	}
+}
+
+// load reads the run's steps from the store and marks the run running.
+func (r *runner) load(ctx context.Context) error {
+	rows, err := r.e.st.StepList(ctx, r.run.ID)
+	if err != nil {
+		return fmt.Errorf("load steps: %w", err)
+	}
+	for _, row := range rows {
+		r.rows[row.Name] = row
+		r.status[row.Name] = row.Status
+		if row.Status == store.StepSucceeded {
+			r.outputs[row.Name] = row.Outputs
+		}
+		if row.Error != "" {
+			r.errs[row.Name] = row.Error
+		}
+	}
+	if r.run.Status == store.RunQueued {
+		err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: store.RunRunning, Now: r.e.cfg.Now()})
+		if errors.Is(err, store.ErrConflict) {
+			// Canceled before it started.
+			r.cancel(errCanceled)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("mark running: %w", err)
+		}
+		r.run.Status = store.RunRunning
+		r.e.changes.signal(r.run.ID)
+	}
+	return nil
+}
+
+// advance starts every step whose needs have all succeeded, skips those that
+// can never run, and returns how many it started.
+func (r *runner) advance(ctx context.Context) int {
+	started := 0
+	for changed := true; changed; {
+		changed = false
+		for i := range r.spec.Steps {
+			st := &r.spec.Steps[i]
+			if r.status[st.Name] != store.StepPending {
+				continue
+			}
+			if r.ctx.Err() != nil {
+				r.finishStep(ctx, st.Name, store.StepCanceled, errCanceled.Error())
+				changed = true
+				continue
+			}
+			ready, blocked := true, ""
+			for _, need := range st.Needs {
+				switch s := r.status[need]; {
+				case s == store.StepSucceeded:
+				case s.Terminal():
+					blocked = need
+				default:
+					ready = false
+				}
+			}
+			if blocked != "" {
+				r.finishStep(ctx, st.Name, store.StepSkipped, fmt.Sprintf("step %q did not succeed", blocked))
+				changed = true
+				continue
+			}
+			if ready {
+				r.status[st.Name] = store.StepRunning
+				r.launch(st)
+				started++
+			}
+		}
+	}
+	return started
+}
+
+// finishStep ends a step that never got an attempt.
+func (r *runner) finishStep(ctx context.Context, name string, status store.StepStatus, reason string) {
+	r.status[name] = status
+	err := r.e.st.StepFinish(ctx, &store.StepFinishParams{RunID: r.run.ID, Name: name, Status: status, Error: reason, Now: r.e.cfg.Now()})
+	if err != nil {
+		r.e.log.Error("record step end", "run_id", r.run.ID, "step", name, "err", err)
+	}
+}
+
+func (r *runner) launch(st *pipeline.Step) {
+	// The step's ancestors have all finished: a snapshot of their outputs is
+	// all it will ever see.
+	outputs := maps.Clone(r.outputs)
+	row := r.rows[st.Name]
+	go func() { r.done <- r.runStep(st, row, outputs) }()
+}
+
+// finish records how the run ended.
+func (r *runner) finish(ctx context.Context) {
+	status := store.RunSucceeded
+	var reasons []string
+	for _, st := range r.spec.Steps {
+		switch r.status[st.Name] {
+		case store.StepFailed:
+			status = store.RunFailed
+			reasons = append(reasons, fmt.Sprintf("step %q: %s", st.Name, r.errs[st.Name]))
+		case store.StepCanceled:
+			if status == store.RunSucceeded {
+				status = store.RunCanceled
+			}
+		}
+	}
+	reason := strings.Join(reasons, "; ")
+	if status == store.RunCanceled {
+		reason = errCanceled.Error()
+	}
+	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		r.e.log.Error("record run end", "run_id", r.run.ID, "err", err)
+	}
+	r.logf("run finished", "status", status)
+}
+
+// Vars returns every variable of a finished or running run: its own and the
+// committed outputs of its steps.
+func (e *Engine) Vars(ctx context.Context, run *store.RunRow, steps []*store.StepRow) (map[string]string, error) {
+	spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
+	if err != nil {
+		return nil, err
+	}
+	outputs := make(map[string]map[string]string, len(steps))
+	for _, s := range steps {
+		if s.Status == store.StepSucceeded {
+			outputs[s.Name] = s.Outputs
+		}
+	}
+	return runVars(spec, run.Vars, outputs), nil
+}

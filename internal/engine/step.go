@@ -1,0 +1,249 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/pipeline"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// outcome is how one attempt ended.
+type outcome struct {
+	// status is succeeded, failed or canceled; empty when the engine is
+	// shutting down and the attempt was left running.
+	status    store.StepStatus
+	attempt   int // 0 when no attempt was started
+	exitCode  *int
+	err       string
+	outputs   map[string]string
+	retryable bool
+	handle    *executor.Handle
+}
+
+// runStep runs a step to its end, through every retry, and reports it.
+func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[string]map[string]string) stepDone {
+	ctx := context.WithoutCancel(r.ctx)
+	attempt := row.Attempts
+	resume := row.Status == store.StepRunning && attempt > 0
+	for {
+		var o outcome
+		if resume {
+			resume = false
+			o = r.resume(st, attempt)
+		} else {
+			attempt++
+			o = r.attempt(st, attempt, outputs)
+		}
+		if o.status == "" {
+			return stepDone{step: st.Name}
+		}
+		status := o.status
+		retry := status == store.StepFailed && o.retryable && attempt <= st.Retry.Limit && r.ctx.Err() == nil
+		if retry {
+			status = store.StepRetrying
+		}
+		err := r.e.st.StepFinish(ctx, &store.StepFinishParams{
+			RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Status: status,
+			ExitCode: o.exitCode, Error: o.err, Outputs: o.outputs, Now: r.e.cfg.Now(),
+		})
+		if err != nil {
+			r.e.log.Error("record attempt end", "run_id", r.run.ID, "step", st.Name, "attempt", attempt, "err", err)
+		}
+		r.e.changes.signal(r.run.ID)
+		r.logf("attempt ended", "step", st.Name, "attempt", attempt, "status", status, "reason", o.err)
+		if o.handle != nil {
+			r.cleanup(st.Name, attempt, o.handle)
+		}
+		if !retry {
+			return stepDone{step: st.Name, status: o.status, outputs: o.outputs, err: o.err}
+		}
+		timer := time.NewTimer(st.Retry.Backoff)
+		select {
+		case <-timer.C:
+		case <-r.ctx.Done():
+			timer.Stop()
+			if errors.Is(context.Cause(r.ctx), errShutdown) {
+				return stepDone{step: st.Name}
+			}
+			r.finishStepAsync(st.Name)
+			return stepDone{step: st.Name, status: store.StepCanceled, err: errCanceled.Error()}
+		}
+	}
+}
+
+func (r *runner) finishStepAsync(name string) {
+	err := r.e.st.StepFinish(context.WithoutCancel(r.ctx), &store.StepFinishParams{
+		RunID: r.run.ID, Name: name, Status: store.StepCanceled, Error: errCanceled.Error(), Now: r.e.cfg.Now(),
+	})
+	if err != nil {
+		r.e.log.Error("record step end", "run_id", r.run.ID, "step", name, "err", err)
+	}
+}
+
+// attempt starts attempt n of a step and supervises it to its end.
+func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string]string) outcome {
+	ctx := context.WithoutCancel(r.ctx)
+	vars, err := stepVars(r.spec, r.run.Vars, outputs, st.Name)
+	if err != nil {
+		return outcome{status: store.StepFailed, err: err.Error()}
+	}
+	token, hash := newToken()
+	now := r.e.cfg.Now()
+	if err := r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now}); err != nil {
+		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
+	}
+	r.e.changes.signal(r.run.ID)
+	callback := ""
+	if r.e.cfg.CallbackURL != "" {
+		callback = fmt.Sprintf("%s/api/v1/callbacks/%s/%s/%d", strings.TrimRight(r.e.cfg.CallbackURL, "/"), r.run.ID, st.Name, n)
+	}
+	spec := &executor.Spec{
+		RunID: r.run.ID, Step: st.Name, Attempt: n,
+		Image: st.Image, Command: st.Command, Pull: st.Pull,
+		Env: stepEnv(r.spec, st, vars, r.run.ID, n, callback, token),
+	}
+	startCtx, cancel := context.WithTimeout(ctx, 30*time.Minute)
+	h, err := r.e.exec.Start(startCtx, spec)
+	cancel()
+	if err != nil {
+		return outcome{
+			status: store.StepFailed, attempt: n, err: fmt.Sprintf("start: %v", err),
+			retryable: !errors.Is(err, executor.ErrImageNotFound), handle: h,
+		}
+	}
+	raw, _ := json.Marshal(h)
+	if err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw}); err != nil {
+		r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
+	}
+	return r.supervise(st, n, h, now)
+}
+
+// resume re-attaches to attempt n, which a previous life of the engine
+// started.
+func (r *runner) resume(st *pipeline.Step, n int) outcome {
+	a, err := r.e.st.AttemptGet(context.WithoutCancel(r.ctx), r.run.ID, st.Name, n)
+	if err != nil {
+		return outcome{status: store.StepFailed, attempt: n, err: fmt.Sprintf("re-attach: %v", err), retryable: true}
+	}
+	var h executor.Handle
+	if len(a.Handle) == 0 || json.Unmarshal(a.Handle, &h) != nil {
+		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true}
+	}
+	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
+	return r.supervise(st, n, &h, a.StartedAt)
+}
+
+// supervise waits for a started attempt, enforcing its timeout and the run's
+// cancellation, archives its logs and reads its outputs.
+func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, startedAt time.Time) outcome {
+	logs := r.followLogs(st.Name, n, h)
+	waitCtx, stopWait := context.WithCancel(r.e.ctx)
+	defer stopWait()
+	type waited struct {
+		res *executor.Result
+		err error
+	}
+	waitCh := make(chan waited, 1)
+	go func() {
+		res, err := r.e.exec.Wait(waitCtx, h)
+		waitCh <- waited{res, err}
+	}()
+
+	var timeout <-chan time.Time
+	if st.Timeout > 0 {
+		timer := time.NewTimer(max(st.Timeout-r.e.cfg.Now().Sub(startedAt), 0))
+		defer timer.Stop()
+		timeout = timer.C
+	}
+	ctxDone := r.ctx.Done()
+	var why string
+	var w waited
+wait:
+	for {
+		select {
+		case w = <-waitCh:
+			break wait
+		case <-timeout:
+			timeout = nil
+			why = fmt.Sprintf("timed out after %s", st.Timeout)
+			r.stop(st.Name, h)
+		case <-ctxDone:
+			ctxDone = nil
+			if errors.Is(context.Cause(r.ctx), errShutdown) {
+				logs.abandon()
+				return outcome{}
+			}
+			why = errCanceled.Error()
+			r.stop(st.Name, h)
+		}
+	}
+	tail := logs.finish()
+
+	o := outcome{status: store.StepFailed, attempt: n, handle: h, retryable: true}
+	switch {
+	case why == errCanceled.Error():
+		o.status, o.err, o.retryable = store.StepCanceled, why, false
+	case why != "":
+		o.err = why
+	case w.err != nil:
+		o.err = fmt.Sprintf("lost track of the attempt: %v", w.err)
+	case w.res.ExitCode != 0:
+		code := w.res.ExitCode
+		o.exitCode = &code
+		o.err = "exited with code " + strconv.Itoa(code)
+		if w.res.OOMKilled {
+			o.err += " (killed: out of memory; raise the step's memory limit)"
+		}
+		if tail != "" {
+			o.err += "; last output: " + tail
+		}
+	default:
+		code := 0
+		o.exitCode = &code
+		o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output)
+		if o.err == "" {
+			o.status = store.StepSucceeded
+		} else {
+			o.retryable = false
+		}
+	}
+	return o
+}
+
+func (r *runner) stop(step string, h *executor.Handle) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.StopGrace+30*time.Second)
+	defer cancel()
+	if err := r.e.exec.Stop(ctx, h, r.e.cfg.StopGrace); err != nil {
+		r.e.log.Warn("stop attempt", "run_id", r.run.ID, "step", step, "err", err)
+	}
+}
+
+// cleanup removes what an attempt created, retrying with backoff, and records
+// how it went: a failed removal is never silent.
+func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
+	ctx := context.WithoutCancel(r.ctx)
+	var err error
+	delay := 250 * time.Millisecond
+	for i := 0; i < 5; i++ {
+		if err = r.e.exec.Remove(ctx, h); err == nil {
+			break
+		}
+		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", i+1, "err", err)
+		time.Sleep(delay)
+		delay *= 2
+	}
+	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil}
+	if err != nil {
+		p.Error = err.Error()
+	}
+	if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
+		r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", step, "err", err)
+	}
+}

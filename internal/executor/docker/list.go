@@ -1,0 +1,59 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// Owned is a container baton created, as [Executor.List] finds it.
+type Owned struct {
+	ID      string
+	Name    string
+	RunID   string
+	Step    string
+	Attempt int
+	// State is the engine's word for it: "created", "running", "exited"…
+	State string
+}
+
+// Handle returns the handle that names o, for [Executor.Remove] and the rest.
+func (o Owned) Handle() *executor.Handle {
+	return &executor.Handle{Executor: "docker", ID: o.ID}
+}
+
+// List returns every container labelled [executor.LabelManaged], running or
+// not, so that what nobody owns any more can be found and removed.
+func (e *Executor) List(ctx context.Context) ([]Owned, error) {
+	cs, err := e.cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", executor.LabelManaged+"=true")),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("docker: list containers: %w", err)
+	}
+	owned := make([]Owned, 0, len(cs))
+	for _, c := range cs {
+		o := Owned{
+			ID:    c.ID,
+			RunID: c.Labels[executor.LabelRun],
+			Step:  c.Labels[executor.LabelStep],
+			State: string(c.State),
+		}
+		if len(c.Names) > 0 {
+			o.Name = strings.TrimPrefix(c.Names[0], "/")
+		}
+		if o.Attempt, err = strconv.Atoi(c.Labels[executor.LabelAttempt]); err != nil {
+			e.logger.Warn("docker: bad attempt label", "container", c.ID,
+				"attempt", c.Labels[executor.LabelAttempt])
+		}
+		owned = append(owned, o)
+	}
+	return owned, nil
+}

@@ -1,0 +1,103 @@
+package docker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// maxLine caps one log line; longer lines arrive in pieces.
+const maxLine = 64 << 10
+
+// FollowLogs implements [executor.LogFollower]. It reads the engine's log of
+// the container, so it works from the start whether the container is still
+// running or exited, until the container is removed.
+func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(executor.LogLine)) error {
+	rc, err := e.cli.ContainerLogs(ctx, h.ID, container.LogsOptions{
+		ShowStdout: true,
+		ShowStderr: true,
+		Follow:     true,
+		Timestamps: true,
+	})
+	if err != nil {
+		return e.wrap("logs of", h, err)
+	}
+	defer rc.Close()
+	stdout := &lineWriter{stream: "stdout", fn: fn}
+	stderr := &lineWriter{stream: "stderr", fn: fn}
+	_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	stdout.flush()
+	stderr.flush()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("docker: logs of container %s: %w", h.ID, err)
+	}
+	return nil
+}
+
+// lineWriter turns the engine's log messages into lines. [stdcopy.StdCopy]
+// writes each frame, which is one message, in one Write; a message starts
+// with its timestamp, and ends with "\n" unless the engine split a long line
+// into several messages, each with its own timestamp.
+type lineWriter struct {
+	stream string
+	fn     func(executor.LogLine)
+
+	pending []byte    // start of a line whose end has not arrived
+	time    time.Time // when the pending line began
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		t, rest := splitTimestamp(p)
+		if len(w.pending) == 0 {
+			w.time = t
+		}
+		line, after, complete := bytes.Cut(rest, []byte{'\n'})
+		w.pending = append(w.pending, line...)
+		for len(w.pending) > maxLine {
+			w.emit(w.pending[:maxLine])
+			w.pending = w.pending[maxLine:]
+			w.time = t
+		}
+		if !complete {
+			break
+		}
+		w.emit(w.pending)
+		w.pending = w.pending[:0]
+		p = after
+	}
+	return n, nil
+}
+
+func (w *lineWriter) emit(text []byte) {
+	w.fn(executor.LogLine{Time: w.time, Stream: w.stream, Text: string(text)})
+}
+
+// flush emits a last line that never got its "\n".
+func (w *lineWriter) flush() {
+	if len(w.pending) > 0 {
+		w.emit(w.pending)
+		w.pending = nil
+	}
+}
+
+// splitTimestamp splits the RFC 3339 timestamp and the space after it from
+// the front of a message. Without one, the time is when the line was read.
+func splitTimestamp(p []byte) (time.Time, []byte) {
+	if i := bytes.IndexByte(p, ' '); i > 0 && i <= len("2006-01-02T15:04:05.999999999+07:00") {
+		if t, err := time.Parse(time.RFC3339Nano, string(p[:i])); err == nil {
+			return t, p[i+1:]
+		}
+	}
+	return time.Now(), p
+}

@@ -1,0 +1,306 @@
+// Package executortest is the conformance suite every [executor.Executor]
+// must pass. Each backend's tests call [Run] with a real engine behind it.
+package executortest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// waitTimeout bounds every blocking call, so a broken executor fails the
+// suite instead of hanging it.
+const waitTimeout = 2 * time.Minute
+
+// Run exercises the executor returned by newExec, which is called once per
+// subtest. image is used as [executor.Spec.Image]; it must provide sh, echo,
+// printf, test and sleep. Executors that ignore images may pass "".
+func Run(t *testing.T, newExec func(t *testing.T) executor.Executor, image string) {
+	s := suite{newExec: newExec, image: image}
+	t.Run("ExitZero", s.exitZero)
+	t.Run("ExitNonZero", s.exitNonZero)
+	t.Run("EnvVisible", s.envVisible)
+	t.Run("EnvVerbatim", s.envVerbatim)
+	t.Run("OutputEnvSet", s.outputEnvSet)
+	t.Run("NoOutput", s.noOutput)
+	t.Run("Logs", s.logs)
+	t.Run("Stop", s.stop)
+	t.Run("RemoveIdempotent", s.removeIdempotent)
+	t.Run("RemoveRunning", s.removeRunning)
+}
+
+type suite struct {
+	newExec func(t *testing.T) executor.Executor
+	image   string
+}
+
+func (s suite) spec(t *testing.T, env map[string]string, command ...string) *executor.Spec {
+	var b [4]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	step := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
+	return &executor.Spec{
+		RunID:   "test-" + hex.EncodeToString(b[:]),
+		Step:    step,
+		Attempt: 1,
+		Image:   s.image,
+		Command: command,
+		Env:     env,
+		Pull:    executor.PullNever,
+	}
+}
+
+// start starts spec and removes what it created when the test ends.
+func start(t *testing.T, e executor.Executor, spec *executor.Spec) *executor.Handle {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	h, err := e.Start(ctx, spec)
+	if h != nil {
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			if err := e.Remove(ctx, h); err != nil {
+				t.Errorf("Remove: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatalf("Start(%q): %v", spec.Command, err)
+	}
+	if h.Executor != e.Name() {
+		t.Errorf("Handle.Executor = %q, want %q", h.Executor, e.Name())
+	}
+	if h.ID == "" {
+		t.Error("Handle.ID is empty")
+	}
+	return h
+}
+
+func wait(t *testing.T, e executor.Executor, h *executor.Handle) *executor.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	r, err := e.Wait(ctx, h)
+	if err != nil {
+		t.Fatalf("Wait: %v", err)
+	}
+	return r
+}
+
+// run starts command, waits for it and returns the result.
+func (s suite) run(t *testing.T, env map[string]string, command ...string) *executor.Result {
+	t.Helper()
+	e := s.newExec(t)
+	return wait(t, e, start(t, e, s.spec(t, env, command...)))
+}
+
+func (s suite) exitZero(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	h := start(t, e, s.spec(t, nil, "sh", "-c", "exit 0"))
+	r := wait(t, e, h)
+	if r.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0", r.ExitCode)
+	}
+	if r.FinishedAt.IsZero() {
+		t.Error("FinishedAt is zero")
+	}
+	if r.OOMKilled {
+		t.Error("OOMKilled = true")
+	}
+	// Waiting again for an exited attempt gives the same answer.
+	if again := wait(t, e, h); again.ExitCode != r.ExitCode || !again.FinishedAt.Equal(r.FinishedAt) {
+		t.Errorf("second Wait = %+v, want %+v", again, r)
+	}
+}
+
+func (s suite) exitNonZero(t *testing.T) {
+	t.Parallel()
+	if r := s.run(t, nil, "sh", "-c", "exit 3"); r.ExitCode != 3 {
+		t.Errorf("ExitCode = %d, want 3", r.ExitCode)
+	}
+}
+
+func (s suite) envVisible(t *testing.T) {
+	t.Parallel()
+	r := s.run(t, map[string]string{"BATON_VAR_X": "hello"},
+		"sh", "-c", `echo "got=$BATON_VAR_X" >> "$BATON_OUTPUT"`)
+	if r.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
+	}
+	if got, want := string(r.Output), "got=hello\n"; got != want {
+		t.Errorf("Output = %q, want %q", got, want)
+	}
+}
+
+func (s suite) envVerbatim(t *testing.T) {
+	t.Parallel()
+	value := `a  b "c" 'd' $(echo injected) ${HOME} ` + "`id`;\nsecond line\\n"
+	r := s.run(t, map[string]string{"BATON_VAR_X": value},
+		"sh", "-c", `printf '%s' "$BATON_VAR_X" > "$BATON_OUTPUT"`)
+	if r.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
+	}
+	if got := string(r.Output); got != value {
+		t.Errorf("Output = %q, want %q", got, value)
+	}
+}
+
+func (s suite) outputEnvSet(t *testing.T) {
+	t.Parallel()
+	// Exit codes say which check failed.
+	r := s.run(t, nil, "sh", "-c",
+		`test -n "$BATON_OUTPUT" || exit 10; test -f "$BATON_OUTPUT" || exit 11; test -w "$BATON_OUTPUT" || exit 12`)
+	if r.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0 (10: %s unset, 11: not a file, 12: not writable)",
+			r.ExitCode, executor.EnvOutput)
+	}
+}
+
+func (s suite) noOutput(t *testing.T) {
+	t.Parallel()
+	r := s.run(t, nil, "sh", "-c", "echo to-stdout-only")
+	if r.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
+	}
+	if len(r.Output) != 0 {
+		t.Errorf("Output = %q, want none", r.Output)
+	}
+}
+
+func (s suite) logs(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	lf, ok := e.(executor.LogFollower)
+	if !ok {
+		t.Skipf("%s does not implement executor.LogFollower", e.Name())
+	}
+	h := start(t, e, s.spec(t, nil, "sh", "-c", "echo out1; echo err1 >&2; sleep 1; echo out2; echo err2 >&2"))
+
+	// One follower runs while the attempt runs, alongside Wait.
+	var live []executor.LogLine
+	var liveErr error
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		liveErr = lf.FollowLogs(ctx, h, func(l executor.LogLine) { live = append(live, l) })
+	}()
+	if r := wait(t, e, h); r.ExitCode != 0 {
+		t.Errorf("ExitCode = %d, want 0", r.ExitCode)
+	}
+	wg.Wait()
+	if liveErr != nil {
+		t.Fatalf("FollowLogs while running: %v", liveErr)
+	}
+	checkLines(t, "while running", live)
+
+	// Another starts after the attempt exited and still sees every line.
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	var late []executor.LogLine
+	if err := lf.FollowLogs(ctx, h, func(l executor.LogLine) { late = append(late, l) }); err != nil {
+		t.Fatalf("FollowLogs after exit: %v", err)
+	}
+	checkLines(t, "after exit", late)
+}
+
+func checkLines(t *testing.T, when string, lines []executor.LogLine) {
+	t.Helper()
+	byStream := map[string][]string{}
+	for _, l := range lines {
+		if l.Time.IsZero() {
+			t.Errorf("%s: line %q has no time", when, l.Text)
+		}
+		byStream[l.Stream] = append(byStream[l.Stream], l.Text)
+	}
+	want := map[string][]string{"stdout": {"out1", "out2"}, "stderr": {"err1", "err2"}}
+	for stream, texts := range want {
+		if !slices.Equal(byStream[stream], texts) {
+			t.Errorf("%s: %s lines = %q, want %q", when, stream, byStream[stream], texts)
+		}
+	}
+	if len(byStream) != len(want) {
+		t.Errorf("%s: streams = %v, want stdout and stderr only", when, keys(byStream))
+	}
+}
+
+func keys(m map[string][]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.Sort(ks)
+	return ks
+}
+
+func (s suite) stop(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	h := start(t, e, s.spec(t, nil, "sleep", "60"))
+	const grace = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	begin := time.Now()
+	if err := e.Stop(ctx, h, grace); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	r := wait(t, e, h)
+	// Generous: this guards against Stop ignoring grace, not against a slow
+	// machine.
+	if took, limit := time.Since(begin), grace+20*time.Second; took > limit {
+		t.Errorf("Stop and Wait took %v, want under %v", took, limit)
+	}
+	if r.ExitCode == 0 {
+		t.Error("ExitCode = 0 after Stop, want non-zero")
+	}
+}
+
+func (s suite) removeIdempotent(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	h, err := e.Start(ctx, s.spec(t, nil, "sh", "-c", "echo x=1 > \"$BATON_OUTPUT\""))
+	if err != nil {
+		if h != nil {
+			_ = e.Remove(ctx, h)
+		}
+		t.Fatalf("Start: %v", err)
+	}
+	wait(t, e, h)
+	for i := range 2 {
+		if err := e.Remove(ctx, h); err != nil {
+			t.Fatalf("Remove #%d: %v", i+1, err)
+		}
+	}
+	if _, err := e.Wait(ctx, h); !errors.Is(err, executor.ErrNotFound) {
+		t.Errorf("Wait after Remove: err = %v, want %v", err, executor.ErrNotFound)
+	}
+}
+
+func (s suite) removeRunning(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	h := start(t, e, s.spec(t, nil, "sleep", "60"))
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := e.Remove(ctx, h); err != nil {
+		t.Fatalf("Remove while running: %v", err)
+	}
+	if _, err := e.Wait(ctx, h); !errors.Is(err, executor.ErrNotFound) {
+		t.Errorf("Wait after Remove: err = %v, want %v", err, executor.ErrNotFound)
+	}
+}

@@ -1,0 +1,256 @@
+package pipeline
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	"github.com/baton-dev/baton/internal/contract"
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileBytes is the largest pipeline file [Parse] accepts.
+const MaxFileBytes = 1 << 20
+
+var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps"}
+
+// Parse reads and validates one pipeline file. filename is used only in
+// error messages. Every error names the file, the line and the field, and
+// says what to write instead; when the file has several problems they are
+// joined, each an [*Error], in line order.
+//
+// After Parse, [Step.Needs] holds every step's effective dependencies and
+// [Spec.EnvPrefix] and [Step.Pull] hold their defaults when the file left
+// them out.
+func Parse(filename string, data []byte) (*Spec, error) {
+	if len(data) > MaxFileBytes {
+		return nil, &Error{File: filename, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileBytes)}
+	}
+	root, err := decodeDocument(filename, data)
+	if err != nil {
+		return nil, err
+	}
+	p := &parser{file: filename}
+	s := p.spec(root)
+	if len(p.errs) > 0 {
+		return nil, p.err()
+	}
+	return s, nil
+}
+
+// err returns the collected errors, in line order.
+func (p *parser) err() error {
+	errs := p.errs
+	slices.SortStableFunc(errs, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	if len(errs) > maxErrors {
+		more := &Error{File: p.file, Msg: fmt.Sprintf("and %d more problems", len(errs)-maxErrors)}
+		errs = append(errs[:maxErrors:maxErrors], more)
+	}
+	if len(errs) == 1 {
+		return errs[0]
+	}
+	all := make([]error, len(errs))
+	for i, e := range errs {
+		all[i] = e
+	}
+	return errors.Join(all...)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// decodeDocument returns the top node of the file's only YAML document.
+func decodeDocument(filename string, data []byte) (*yaml.Node, error) {
+	const emptyHint = "the file is empty; a pipeline needs at least name: and steps:"
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &Error{File: filename, Msg: emptyHint}
+		}
+		return nil, yamlError(filename, err)
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		return nil, &Error{File: filename, Line: extra.Line, Msg: "a second YAML document starts here; a file holds one pipeline, so remove the --- and what follows or move it to its own file"}
+	case !errors.Is(err, io.EOF):
+		return nil, yamlError(filename, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil, &Error{File: filename, Msg: emptyHint}
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null" {
+		return nil, &Error{File: filename, Msg: emptyHint}
+	}
+	return root, nil
+}
+
+func yamlError(filename string, err error) error {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &Error{File: filename, Line: line, Msg: "not valid YAML: " + m[2]}
+	}
+	return &Error{File: filename, Msg: "not valid YAML: " + msg}
+}
+
+func (p *parser) spec(root *yaml.Node) *Spec {
+	s := &Spec{EnvPrefix: DefaultEnvPrefix}
+	if r := p.resolve(root); r != nil && r.Kind != yaml.MappingNode {
+		p.errorf(r, "", "the file is %s; a pipeline is a mapping with name:, steps: and optionally params:, vars:, schedules:", kind(r))
+		return nil
+	}
+	f, ok := p.fields(root, "", topFields)
+	if !ok {
+		return nil
+	}
+	if n, ok := f["name"]; !ok {
+		p.errorf(root, "", "missing name; add e.g. name: nightly-report")
+	} else if name, ok := p.str(n, "name"); ok {
+		if problem := identProblem(name); problem != "" {
+			p.errorf(n, "name", "%q %s", name, problem)
+		}
+		s.Name = name
+	}
+	if n, ok := f["env_prefix"]; ok {
+		if prefix, ok := p.str(n, "env_prefix"); ok {
+			if problem := envPrefixProblem(prefix); problem != "" {
+				p.errorf(n, "env_prefix", "%s", problem)
+			}
+			s.EnvPrefix = prefix
+		}
+	}
+	if n, ok := f["description"]; ok {
+		s.Description, _ = p.str(n, "description")
+	}
+	if n, ok := f["params"]; ok {
+		s.Params = p.params(n)
+	}
+	if n, ok := f["vars"]; ok {
+		s.Vars = p.vars(n, s.Params)
+	}
+	if n, ok := f["steps"]; !ok {
+		p.errorf(root, "", "missing steps; add a list of steps, e.g. steps: [{name: hello, image: alpine, command: [echo, hi]}]")
+	} else {
+		s.Steps = p.steps(n, s.EnvPrefix)
+	}
+	if n, ok := f["schedules"]; ok {
+		s.Schedules = p.schedules(n, s)
+	}
+	return s
+}
+
+// identProblem says what is wrong with a pipeline or step name, or "".
+func identProblem(name string) string {
+	const rule = "use lowercase letters, digits, - and _, starting with a letter or digit, at most 63 characters"
+	if name == "" {
+		return "is empty; " + rule
+	}
+	if len(name) > 63 {
+		return fmt.Sprintf("is %d characters long; %s", len(name), rule)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		lowerOrDigit := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !lowerOrDigit && (i == 0 || c != '-' && c != '_') {
+			return "is not a valid name; " + rule
+		}
+	}
+	return ""
+}
+
+// envPrefixProblem says what is wrong with an env_prefix, or "". A prefix
+// that could produce one of baton's own BATON_ names would let a variable
+// override, say, BATON_TOKEN or BATON_OUTPUT.
+func envPrefixProblem(prefix string) string {
+	if prefix == "" {
+		return "is empty; leave env_prefix out for the default " + DefaultEnvPrefix + ", or write a prefix such as ___"
+	}
+	if err := contract.ValidName(prefix); err != nil {
+		return fmt.Sprintf("%q is not a valid start of an environment variable name; use letters, digits and _, not starting with a digit, e.g. ___ or MYAPP_", prefix)
+	}
+	if strings.HasPrefix("BATON_", prefix) || strings.HasPrefix(prefix, "BATON_") && !strings.HasPrefix(prefix, DefaultEnvPrefix) {
+		return fmt.Sprintf("%q could make a variable's name clash with baton's own BATON_ variables; use %s or a prefix of your own such as ___", prefix, DefaultEnvPrefix)
+	}
+	return ""
+}
+
+func (p *parser) params(n *yaml.Node) []Param {
+	entries, _ := p.pairs(n, "params", "e.g. params: {target: {required: true}}")
+	out := make([]Param, 0, len(entries))
+	for _, e := range entries {
+		field := "params." + e.key
+		if err := contract.ValidName(e.key); err != nil {
+			p.errorf(&yaml.Node{Line: e.line}, field, "is not a valid param name: %v", err)
+			continue
+		}
+		param := Param{Name: e.key}
+		f, _ := p.fields(e.value, field, []string{"required", "default", "description"})
+		if v, ok := f["required"]; ok {
+			param.Required, _ = p.boolean(v, field+".required")
+		}
+		if v, ok := f["default"]; ok {
+			if def, ok := p.str(v, field+".default"); ok {
+				if err := contract.ValidValue(def); err != nil {
+					p.errorf(v, field+".default", "%v", err)
+				}
+				param.Default = &def
+			}
+			if param.Required {
+				p.errorf(v, field, "is required and has a default; a default makes it optional, so remove one of them")
+			}
+		}
+		if v, ok := f["description"]; ok {
+			param.Description, _ = p.str(v, field+".description")
+		}
+		out = append(out, param)
+	}
+	return out
+}
+
+func (p *parser) vars(n *yaml.Node, params []Param) []Var {
+	entries, _ := p.pairs(n, "vars", `e.g. vars: {region: "{{ .Params.region }}"}`)
+	if len(entries) > contract.MaxVariables {
+		p.errorf(n, "vars", "has %d vars; the limit is %d", len(entries), contract.MaxVariables)
+		return nil
+	}
+	declared := make([]string, len(params))
+	for i, param := range params {
+		declared[i] = param.Name
+	}
+	all := make([]string, 0, len(entries))
+	for _, e := range entries {
+		all = append(all, e.key)
+	}
+	out := make([]Var, 0, len(entries))
+	for i, e := range entries {
+		field := "vars." + e.key
+		if err := contract.ValidName(e.key); err != nil {
+			p.errorf(&yaml.Node{Line: e.line}, field, "is not a valid var name: %v", err)
+			continue
+		}
+		text, ok := p.str(e.value, field)
+		if !ok {
+			continue
+		}
+		t, err := template.New(e.key).Option("missingkey=error").Parse(text)
+		if err != nil {
+			p.errorf(e.value, field, "is not a valid template: %v; see https://pkg.go.dev/text/template", err)
+			continue
+		}
+		if err := checkRefs(t, refScope{params: declared, earlier: all[:i], later: all[i:]}); err != nil {
+			p.errorf(e.value, field, "%v", err)
+			continue
+		}
+		out = append(out, Var{Name: e.key, Template: text})
+	}
+	return out
+}

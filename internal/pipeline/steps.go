@@ -1,0 +1,229 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/baton-dev/baton/internal/contract"
+	"gopkg.in/yaml.v3"
+)
+
+var (
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs"}
+	pullPolicies = []string{"always", "if-missing", "never"}
+)
+
+// maxRetries bounds retry.limit; more attempts than this hide a broken step.
+const maxRetries = 100
+
+// stepNodes remembers where a step came from, for errors found only once
+// every step is read.
+type stepNodes struct {
+	step  *yaml.Node
+	needs *yaml.Node // nil when the step has no needs:
+}
+
+func (p *parser) steps(n *yaml.Node, envPrefix string) []Step {
+	const example = "[{name: hello, image: alpine, command: [echo, hi]}]"
+	if n = p.resolve(n); n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "steps", "is %s; write a list of steps, e.g. %s", kind(n), example)
+		return nil
+	}
+	if len(n.Content) == 0 {
+		p.errorf(n, "steps", "is empty; a pipeline needs at least one step, e.g. %s", example)
+		return nil
+	}
+	before := len(p.errs)
+	steps := make([]Step, 0, len(n.Content))
+	nodes := make([]stepNodes, 0, len(n.Content))
+	seen := make(map[string]int)
+	for i, item := range n.Content {
+		field := fmt.Sprintf("steps[%d]", i)
+		st, sn := p.step(item, field, envPrefix)
+		if first, dup := seen[st.Name]; dup && st.Name != "" {
+			p.errorf(sn.step, field+".name", "%q is also the name of steps[%d]; step names must be unique", st.Name, first)
+		}
+		seen[st.Name] = i
+		steps = append(steps, st)
+		nodes = append(nodes, sn)
+	}
+	if len(p.errs) > before {
+		// The graph checks below would mostly repeat these errors.
+		return steps
+	}
+	p.checkNeeds(steps, nodes)
+	return steps
+}
+
+func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
+	st := Step{Pull: "if-missing"}
+	sn := stepNodes{step: p.resolve(n)}
+	f, ok := p.fields(n, field, stepFields)
+	if !ok {
+		return st, sn
+	}
+	if v, ok := f["name"]; !ok {
+		p.errorf(sn.step, field, "missing name; add e.g. name: build")
+	} else if name, ok := p.str(v, field+".name"); ok {
+		if problem := identProblem(name); problem != "" {
+			p.errorf(v, field+".name", "%q %s", name, problem)
+		}
+		st.Name = name
+		sn.step = p.resolve(v)
+	}
+	if v, ok := f["image"]; ok {
+		st.Image, _ = p.str(v, field+".image")
+	}
+	if v, ok := f["command"]; !ok {
+		p.errorf(sn.step, field, `missing command; add e.g. command: ["sh", "-c", "./run.sh"]`)
+	} else if cmd, ok := p.strings(v, field+".command", `["sh", "-c", "./run.sh"]`); ok {
+		switch {
+		case len(cmd) == 0:
+			p.errorf(v, field+".command", `is empty; write the program and its arguments, e.g. ["sh", "-c", "./run.sh"]`)
+		case cmd[0] == "":
+			p.errorf(v, field+".command[0]", "is empty; write the program to run")
+		}
+		st.Command = cmd
+	}
+	if v, ok := f["env"]; ok {
+		st.Env = p.env(v, field+".env", envPrefix)
+	}
+	if v, ok := f["timeout"]; ok {
+		if d, ok := p.duration(v, field+".timeout"); ok {
+			if d <= 0 {
+				p.errorf(v, field+".timeout", "is %s; write a duration above zero, or leave timeout out for none", d)
+			}
+			st.Timeout = d
+		}
+	}
+	if v, ok := f["retry"]; ok {
+		st.Retry = p.retry(v, field+".retry")
+	}
+	if v, ok := f["pull"]; ok {
+		if pull, ok := p.str(v, field+".pull"); ok {
+			if !slices.Contains(pullPolicies, pull) {
+				p.errorf(v, field+".pull", "%q is not a pull policy; write always, if-missing or never", pull)
+			}
+			st.Pull = pull
+		}
+	}
+	if v, ok := f["needs"]; ok {
+		st.Needs, _ = p.strings(v, field+".needs", "[build]")
+		if st.Needs == nil {
+			st.Needs = []string{} // needs: [] means no dependencies, unlike no needs: at all
+		}
+		sn.needs = p.resolve(v)
+	}
+	return st, sn
+}
+
+func (p *parser) env(n *yaml.Node, field, envPrefix string) map[string]string {
+	entries, _ := p.pairs(n, field, "e.g. env: {LOG_LEVEL: info}")
+	out := make(map[string]string, len(entries))
+	for _, e := range entries {
+		at, name := &yaml.Node{Line: e.line}, field+"."+e.key
+		switch err := contract.ValidName(e.key); {
+		case err != nil:
+			p.errorf(at, name, "is not a valid environment variable name: %v", err)
+			continue
+		case strings.HasPrefix(e.key, "BATON_"):
+			p.errorf(at, name, "names starting with BATON_ are baton's own; pick another name")
+			continue
+		case strings.HasPrefix(e.key, envPrefix):
+			p.errorf(at, name, "starts with %q, the env_prefix of run variables; define it under vars instead", envPrefix)
+			continue
+		}
+		v, ok := p.str(e.value, name)
+		if !ok {
+			continue
+		}
+		if err := contract.ValidValue(v); err != nil {
+			p.errorf(e.value, name, "%v", err)
+		}
+		out[e.key] = v
+	}
+	return out
+}
+
+func (p *parser) retry(n *yaml.Node, field string) Retry {
+	var r Retry
+	f, _ := p.fields(n, field, []string{"limit", "backoff"})
+	if v, ok := f["limit"]; ok {
+		r.Limit, _ = p.integer(v, field+".limit", 0, maxRetries)
+	}
+	if v, ok := f["backoff"]; ok {
+		if d, ok := p.duration(v, field+".backoff"); ok {
+			if d < 0 {
+				p.errorf(v, field+".backoff", "is %s; write zero or more, e.g. 10s", d)
+			}
+			r.Backoff = d
+		}
+	}
+	return r
+}
+
+// checkNeeds checks every needs: list, fills in the implicit dependency of
+// steps without one, and rejects cycles.
+func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
+	names := make([]string, len(steps))
+	for i := range steps {
+		names[i] = steps[i].Name
+	}
+	ok := true
+	for i := range steps {
+		st := &steps[i]
+		field := fmt.Sprintf("steps[%d].needs", i)
+		if nodes[i].needs == nil {
+			if i > 0 {
+				st.Needs = []string{steps[i-1].Name}
+			}
+			continue
+		}
+		seen := make(map[string]bool, len(st.Needs))
+		for _, need := range st.Needs {
+			switch {
+			case need == st.Name:
+				p.errorf(nodes[i].needs, field, "%s needs itself; remove %q", st.Name, need)
+			case !slices.Contains(names, need):
+				hint := ""
+				if s := suggest(need, names); s != "" {
+					hint = fmt.Sprintf("did you mean %q? ", s)
+				}
+				p.errorf(nodes[i].needs, field, "no step is named %q; %ssteps: %s", need, hint, list(names))
+			case seen[need]:
+				p.errorf(nodes[i].needs, field, "%q is listed twice; list it once", need)
+			default:
+				seen[need] = true
+				continue
+			}
+			ok = false
+		}
+	}
+	if !ok {
+		return
+	}
+	cycle := newGraph(steps).cycle()
+	if cycle == nil {
+		return
+	}
+	var parts []string
+	explicit := -1 // the first step on the cycle with needs:, where the error points
+	for k := 0; k+1 < len(cycle); k++ {
+		from, to := cycle[k], cycle[k+1]
+		if nodes[from].needs == nil {
+			parts = append(parts, fmt.Sprintf("%s waits for %s (it has no needs:, so it waits for the step listed before it)", names[from], names[to]))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s needs %s", names[from], names[to]))
+		if explicit < 0 {
+			explicit = from
+		}
+	}
+	// Implicit dependencies all point backwards in listed order, so every
+	// cycle has at least one step with needs:.
+	p.errorf(nodes[explicit].needs, fmt.Sprintf("steps[%d].needs", explicit), "steps wait for each other in a cycle: %s; remove one of these dependencies", strings.Join(parts, ", "))
+}

@@ -1,0 +1,73 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
+	outputs, removed, cleanup_error, started_at, finished_at`
+
+// AttemptGet implements [store.Store.AttemptGet].
+func (s *Store) AttemptGet(ctx context.Context, runID, step string, attempt int) (*store.AttemptRow, error) {
+	row, err := scanAttempt(s.r.QueryRowContext(ctx, `SELECT `+attemptColumns+` FROM attempts
+		WHERE run_id = ? AND step = ? AND attempt = ?`, runID, step, attempt))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: attempt %d of step %q of run %q: %w", attempt, step, runID, err)
+	}
+	return row, nil
+}
+
+// AttemptList implements [store.Store.AttemptList]. Steps come in listed
+// order, each step's attempts in the order they started.
+func (s *Store) AttemptList(ctx context.Context, runID string) ([]*store.AttemptRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("a.", attemptColumns)+` FROM attempts a
+		JOIN steps s ON s.run_id = a.run_id AND s.name = a.step
+		WHERE a.run_id = ? ORDER BY s.idx, a.attempt`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list attempts of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []*store.AttemptRow
+	for rows.Next() {
+		row, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list attempts of run %q: %w", runID, err)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list attempts of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+func scanAttempt(sc scanner) (*store.AttemptRow, error) {
+	var (
+		row               store.AttemptRow
+		exit              sql.NullInt64
+		outputs           sql.NullString
+		removed           int
+		started, finished int64
+	)
+	if err := sc.Scan(&row.RunID, &row.Step, &row.Attempt, &row.Status, &row.TokenHash, &row.Handle,
+		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &started, &finished); err != nil {
+		return nil, err
+	}
+	var err error
+	if row.Outputs, err = decodeMap(outputs); err != nil {
+		return nil, fmt.Errorf("outputs: %w", err)
+	}
+	row.ExitCode = decodeExitCode(exit)
+	row.Removed = removed != 0
+	row.StartedAt = fromUnixNano(started)
+	row.FinishedAt = fromUnixNano(finished)
+	return &row, nil
+}

@@ -1,0 +1,92 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// StepFinish implements [store.Store.StepFinish]. The attempt keeps the
+// status the step got, except that a step going to retry leaves its attempt
+// failed and a skipped step's attempt is canceled.
+func (s *Store) StepFinish(ctx context.Context, p *store.StepFinishParams) error {
+	err := s.stepFinish(ctx, p)
+	if err != nil {
+		if p.Attempt > 0 {
+			return fmt.Errorf("sqlite: finish attempt %d of step %q of run %q as %s: %w", p.Attempt, p.Name, p.RunID, p.Status, err)
+		}
+		return fmt.Errorf("sqlite: finish step %q of run %q as %s: %w", p.Name, p.RunID, p.Status, err)
+	}
+	return nil
+}
+
+func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error {
+	attemptStatus := p.Status
+	switch p.Status {
+	case store.StepSucceeded, store.StepFailed, store.StepCanceled:
+	case store.StepRetrying:
+		attemptStatus = store.StepFailed
+	case store.StepSkipped:
+		attemptStatus = store.StepCanceled
+	default:
+		return fmt.Errorf("a step cannot finish as %q", p.Status)
+	}
+	var outputs any
+	if p.Status == store.StepSucceeded {
+		var err error
+		if outputs, err = encodeMap(p.Outputs); err != nil {
+			return fmt.Errorf("outputs: %w", err)
+		}
+	}
+	now := unixNano(p.Now)
+	var finished int64
+	if p.Status.Terminal() {
+		finished = now
+	}
+	exit := encodeExitCode(p.ExitCode)
+
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if p.Attempt > 0 {
+			if err := updateLiveAttempt(ctx, tx,
+				`status = ?, exit_code = ?, error = ?, finished_at = ?`,
+				p.RunID, p.Name, p.Attempt, attemptStatus, exit, p.Error, now); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE steps SET status = ?1, exit_code = ?2, error = ?3,
+			finished_at = ?4, outputs = CASE WHEN ?1 = 'succeeded' THEN ?5 ELSE outputs END
+			WHERE run_id = ?6 AND name = ?7 AND status NOT IN ('succeeded', 'failed', 'skipped', 'canceled')`,
+			p.Status, exit, p.Error, finished, outputs, p.RunID, p.Name)
+		if err != nil {
+			return err
+		}
+		if ok, err := affected(res); ok || err != nil {
+			return err
+		}
+		return stepConflict(ctx, tx, p.RunID, p.Name)
+	})
+}
+
+// StepSetCleanup implements [store.Store.StepSetCleanup]. It applies to an
+// attempt in any state.
+func (s *Store) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParams) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE attempts SET removed = ?, cleanup_error = ?
+			WHERE run_id = ? AND step = ? AND attempt = ?`,
+			boolInt(p.Removed), p.Error, p.RunID, p.Name, p.Attempt)
+		if err != nil {
+			return err
+		}
+		ok, err := affected(res)
+		if err == nil && !ok {
+			return store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set cleanup of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// LogAppend implements [store.Store.LogAppend]. Lines of an attempt that was
+// never started are [store.ErrNotFound].
+func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
+	if len(p.Lines) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO logs (run_id, step, attempt, ts, stream, text)
+			VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, l := range p.Lines {
+			if _, err := stmt.ExecContext(ctx, p.RunID, p.Step, p.Attempt, unixNano(l.Time), l.Stream, l.Text); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: append logs of attempt %d of step %q of run %q: %w", p.Attempt, p.Step, p.RunID, err)
+	}
+	return nil
+}
+
+// LogList implements [store.Store.LogList]: lines of every attempt of the
+// step, by sequence number.
+func (s *Store) LogList(ctx context.Context, p *store.LogListParams) ([]*store.LogRow, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 10000
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, attempt, ts, stream, text FROM logs
+		WHERE run_id = ? AND step = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		p.RunID, p.Step, p.AfterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
+	}
+	defer rows.Close()
+	var out []*store.LogRow
+	for rows.Next() {
+		var (
+			row store.LogRow
+			ts  int64
+		)
+		if err := rows.Scan(&row.Seq, &row.Attempt, &ts, &row.Stream, &row.Text); err != nil {
+			return nil, fmt.Errorf("sqlite: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
+		}
+		row.Time = fromUnixNano(ts)
+		out = append(out, &row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,199 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// RunCreate implements [store.Store.RunCreate]. A run whose ID is taken is
+// [store.ErrExists].
+func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.RunRow, error) {
+	seen := make(map[string]bool, len(p.Steps))
+	for _, name := range p.Steps {
+		if seen[name] {
+			return nil, fmt.Errorf("sqlite: create run %q: step %q listed twice", p.ID, name)
+		}
+		seen[name] = true
+	}
+	params, err := encodeMap(p.Params)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: params: %w", p.ID, err)
+	}
+	vars, err := encodeMap(p.Vars)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: vars: %w", p.ID, err)
+	}
+	now := unixNano(p.Now)
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
+			(id, pipeline, revision, status, params, vars, executor, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, now); err != nil {
+			return mapErr(err)
+		}
+		for i, name := range p.Steps {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO steps (run_id, name, idx, status)
+				VALUES (?, ?, ?, ?)`, p.ID, name, i, store.StepPending); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
+	}
+	return &store.RunRow{
+		ID:        p.ID,
+		Pipeline:  p.Pipeline,
+		Revision:  p.Revision,
+		Status:    store.RunQueued,
+		Params:    cloneMap(p.Params),
+		Vars:      cloneMap(p.Vars),
+		Executor:  p.Executor,
+		CreatedAt: fromUnixNano(now),
+	}, nil
+}
+
+const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
+	created_at, started_at, finished_at`
+
+// RunGet implements [store.Store.RunGet].
+func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
+	row, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: run %q: %w", id, err)
+	}
+	return row, nil
+}
+
+// RunList implements [store.Store.RunList]: newest first, and among runs
+// created at the same time, by ID descending.
+func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.RunRow, error) {
+	var (
+		where []string
+		args  []any
+	)
+	if p.Pipeline != "" {
+		where = append(where, "pipeline = ?")
+		args = append(args, p.Pipeline)
+	}
+	if len(p.Statuses) > 0 {
+		marks := strings.Repeat(", ?", len(p.Statuses))[2:]
+		where = append(where, "status IN ("+marks+")")
+		for _, st := range p.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	q := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit)
+
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.RunRow
+	for rows.Next() {
+		row, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list runs: %w", err)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list runs: %w", err)
+	}
+	return out, nil
+}
+
+// RunSetStatus implements [store.Store.RunSetStatus]. Moving to running
+// sets the start time once; a terminal status sets the finish time.
+func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
+	now := unixNano(p.Now)
+	var finished int64
+	if p.Status.Terminal() {
+		finished = now
+	}
+	var started int64
+	if p.Status == store.RunRunning {
+		started = now
+	}
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?1, error = ?2,
+			started_at = CASE WHEN started_at = 0 THEN ?3 ELSE started_at END,
+			finished_at = ?4
+			WHERE id = ?5 AND status NOT IN ('succeeded', 'failed', 'canceled')`,
+			p.Status, p.Error, started, finished, p.ID)
+		if err != nil {
+			return err
+		}
+		if ok, err := affected(res); ok || err != nil {
+			return err
+		}
+		var status store.RunStatus
+		err = tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, p.ID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("run is %s: %w", status, store.ErrConflict)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set status of run %q to %s: %w", p.ID, p.Status, err)
+	}
+	return nil
+}
+
+func scanRun(sc scanner) (*store.RunRow, error) {
+	var (
+		row                        store.RunRow
+		params, vars               sql.NullString
+		created, started, finished int64
+	)
+	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
+		&row.Executor, &row.Error, &created, &started, &finished); err != nil {
+		return nil, err
+	}
+	var err error
+	if row.Params, err = decodeMap(params); err != nil {
+		return nil, fmt.Errorf("params: %w", err)
+	}
+	if row.Vars, err = decodeMap(vars); err != nil {
+		return nil, fmt.Errorf("vars: %w", err)
+	}
+	row.CreatedAt = fromUnixNano(created)
+	row.StartedAt = fromUnixNano(started)
+	row.FinishedAt = fromUnixNano(finished)
+	return &row, nil
+}
+
+// cloneMap copies m so a returned row shares nothing with the caller's
+// params; empty is nil, as rows read back are.
+func cloneMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

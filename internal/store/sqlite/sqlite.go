@@ -1,0 +1,165 @@
+// Package sqlite implements [store.Store] on one SQLite file, through the pure
+// Go driver modernc.org/sqlite so that baton builds without cgo.
+//
+// Writes go through a single connection, so writers queue in Go instead of
+// spinning on SQLITE_BUSY; reads use a separate pool that WAL mode lets run
+// beside the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/baton-dev/baton/internal/store"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Options configure [Open]. The zero value is ready to use.
+type Options struct {
+	// Logger receives migration notices; nil discards them.
+	Logger *slog.Logger
+	// Synchronous is SQLite's synchronous pragma: OFF, NORMAL, FULL or EXTRA.
+	// Empty means FULL, so an acknowledged change survives a power loss;
+	// NORMAL in WAL mode can lose the last commits on power loss but never
+	// corrupts the file.
+	Synchronous string
+}
+
+// Store is a [store.Store] on one SQLite file. It is safe for concurrent use.
+type Store struct {
+	w   *sql.DB // one connection: every write transaction
+	r   *sql.DB // a pool of read-only connections
+	log *slog.Logger
+}
+
+// Open opens the database at path, creating it (mode 0600) and its directory
+// if missing, and brings its schema up to date.
+func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("sqlite: open %q: give the path of a database file", path)
+	}
+	sync := strings.ToUpper(opts.Synchronous)
+	switch sync {
+	case "":
+		sync = "FULL"
+	case "OFF", "NORMAL", "FULL", "EXTRA":
+	default:
+		return nil, fmt.Errorf("sqlite: synchronous %q: want OFF, NORMAL, FULL or EXTRA", opts.Synchronous)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := createFile(path); err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+
+	w, err := sql.Open("sqlite", dsn(path, sync, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+
+	r, err := sql.Open("sqlite", dsn(path, sync, true))
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	r.SetConnMaxIdleTime(0)
+
+	s := &Store{w: w, r: r, log: log}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes both connection pools.
+func (s *Store) Close() error {
+	return errors.Join(s.w.Close(), s.r.Close())
+}
+
+// createFile creates the database file and its directory up front, so that
+// the file gets mode 0600 (SQLite gives its -wal and -shm files the same).
+func createFile(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+func dsn(path, sync string, readOnly bool) string {
+	q := []string{
+		"_pragma=busy_timeout(10000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(" + sync + ")",
+		"_pragma=foreign_keys(ON)",
+	}
+	if readOnly {
+		q = append(q, "_pragma=query_only(ON)")
+	} else {
+		q = append(q, "_txlock=immediate")
+	}
+	u := url.URL{Path: path}
+	return "file:" + u.EscapedPath() + "?" + strings.Join(q, "&")
+}
+
+// write runs fn in one write transaction, committed if fn returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return mapErr(err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return mapErr(tx.Commit())
+}
+
+// mapErr maps SQLite constraint errors to the store's sentinels: a duplicate
+// key is [store.ErrExists], a missing parent row is [store.ErrNotFound].
+func mapErr(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
+		return fmt.Errorf("%w: %w", store.ErrExists, err)
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
+	}
+	return err
+}
+
+// affected reports whether res changed any row.
+func affected(res sql.Result) (bool, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	return n > 0, nil
+}
