@@ -15,7 +15,7 @@ const maxErrors = 20
 
 // maxVisits bounds the nodes read, aliases expanded, so that a small file
 // cannot make Parse do unbounded work through repeated aliases.
-const maxVisits = 1 << 21
+const maxVisits = 1 << 20
 
 // parser reads one file's yaml.Node tree, collecting positioned errors.
 type parser struct {
@@ -213,9 +213,16 @@ func (p *parser) strings(n *yaml.Node, field, example string) ([]string, bool) {
 	out := make([]string, 0, len(n.Content))
 	ok := true
 	for i, item := range n.Content {
-		s, good := p.str(item, fmt.Sprintf("%s[%d]", field, i))
-		ok = ok && good
-		out = append(out, s)
+		item = p.resolve(item)
+		if item != nil && item.Kind == yaml.ScalarNode && item.ShortTag() != "!!null" {
+			out = append(out, item.Value)
+			continue
+		}
+		if item != nil {
+			// Formatting the field only here keeps long lists cheap.
+			p.str(item, fmt.Sprintf("%s[%d]", field, i))
+		}
+		ok = false
 	}
 	return out, ok
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/baton-dev/baton/internal/store"
 	sqlite "modernc.org/sqlite"
@@ -38,9 +39,15 @@ type Options struct {
 
 // Store is a [store.Store] on one SQLite file. It is safe for concurrent use.
 type Store struct {
-	w   *sql.DB // one connection: every write transaction
+	w   *sql.DB // one connection, used by writeLoop alone
 	r   *sql.DB // a pool of read-only connections
 	log *slog.Logger
+
+	reqs      chan *writeReq // unbuffered: a call sent is a call taken
+	quit      chan struct{}  // closed by Close
+	stopped   chan struct{}  // closed when writeLoop returns
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open opens the database at path, creating it (mode 0600) and its directory
@@ -84,7 +91,13 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxIdleConns(n)
 	r.SetConnMaxIdleTime(0)
 
-	s := &Store{w: w, r: r, log: log}
+	s := &Store{
+		w: w, r: r, log: log,
+		reqs:    make(chan *writeReq),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	go s.writeLoop()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -92,9 +105,15 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Close closes both connection pools.
+// Close waits for the write in progress, then closes the database. Calls
+// after Close fail.
 func (s *Store) Close() error {
-	return errors.Join(s.w.Close(), s.r.Close())
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.stopped
+		s.closeErr = errors.Join(s.w.Close(), s.r.Close())
+	})
+	return s.closeErr
 }
 
 // createFile creates the database file and its directory up front, so that
@@ -124,19 +143,6 @@ func dsn(path, sync string, readOnly bool) string {
 	}
 	u := url.URL{Path: path}
 	return "file:" + u.EscapedPath() + "?" + strings.Join(q, "&")
-}
-
-// write runs fn in one write transaction, committed if fn returns nil.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return mapErr(err)
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return mapErr(tx.Commit())
 }
 
 // mapErr maps SQLite constraint errors to the store's sentinels: a duplicate
