@@ -23,7 +23,8 @@ import (
 // lines between variables are ignored; when a name appears twice, the last
 // value wins.
 //
-// Errors name the line and wrap [ErrInvalid] or [ErrTooLarge].
+// A file over [MaxInputBytes] is rejected whole. Errors name the line and
+// wrap [ErrInvalid] or [ErrTooLarge].
 func ParseOutputFile(data []byte) (map[string]string, error) {
 	if len(data) > MaxInputBytes {
 		return nil, tooLargef("output file is %d bytes; the limit is %d", len(data), MaxInputBytes)

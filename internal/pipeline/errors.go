@@ -15,6 +15,8 @@ type Error struct {
 	Msg   string // what is wrong and what to write instead
 }
 
+// Error formats the problem as file:line: field: message, the form editors
+// and CI logs link to the line.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)

@@ -131,9 +131,9 @@ func (p *parser) fields(n *yaml.Node, field string, allowed []string) (map[strin
 		if !slices.Contains(allowed, e.key) {
 			keyNode := &yaml.Node{Line: e.line}
 			if s := suggest(e.key, allowed); s != "" {
-				p.errorf(keyNode, field, "unknown field %q; did you mean %q? Allowed: %s", e.key, s, list(allowed))
+				p.errorf(keyNode, field, "unknown field %.64q; did you mean %q? Allowed: %s", e.key, s, list(allowed))
 			} else {
-				p.errorf(keyNode, field, "unknown field %q; allowed: %s", e.key, list(allowed))
+				p.errorf(keyNode, field, "unknown field %.64q; allowed: %s", e.key, list(allowed))
 			}
 			continue
 		}
@@ -194,7 +194,7 @@ func (p *parser) duration(n *yaml.Node, field string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil {
-		p.errorf(n, field, "%q is not a duration; %s", n.Value, hint)
+		p.errorf(n, field, "%.64q is not a duration; %s", n.Value, hint)
 		return 0, false
 	}
 	return d, true

@@ -116,7 +116,7 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 		p.errorf(root, "", "missing name; add e.g. name: nightly-report")
 	} else if name, ok := p.str(n, "name"); ok {
 		if problem := identProblem(name); problem != "" {
-			p.errorf(n, "name", "%q %s", name, problem)
+			p.errorf(n, "name", "%.64q %s", name, problem)
 		}
 		s.Name = name
 	}
@@ -175,7 +175,7 @@ func envPrefixProblem(prefix string) string {
 		return "is empty; leave env_prefix out for the default " + DefaultEnvPrefix + ", or write a prefix such as ___"
 	}
 	if err := contract.ValidName(prefix); err != nil {
-		return fmt.Sprintf("%q is not a valid start of an environment variable name; use letters, digits and _, not starting with a digit, e.g. ___ or MYAPP_", prefix)
+		return fmt.Sprintf("%.64q is not a valid start of an environment variable name; use letters, digits and _, not starting with a digit, e.g. ___ or MYAPP_", prefix)
 	}
 	if strings.HasPrefix("BATON_", prefix) || strings.HasPrefix(prefix, "BATON_") && !strings.HasPrefix(prefix, DefaultEnvPrefix) {
 		return fmt.Sprintf("%q could make a variable's name clash with baton's own BATON_ variables; use %s or a prefix of your own such as ___", prefix, DefaultEnvPrefix)

@@ -29,7 +29,7 @@ func (p *parser) schedules(n *yaml.Node, s *Spec) []Schedule {
 			p.errorf(item, field, `missing cron; add e.g. cron: "0 2 * * *"`)
 		} else if spec, ok := p.str(c, field+".cron"); ok {
 			if err := checkCron(spec); err != nil {
-				p.errorf(c, field+".cron", "%q is not a cron schedule: %v; write five fields (minute hour day-of-month month day-of-week), e.g. \"0 2 * * *\", or @daily, @hourly, @every 10m", spec, err)
+				p.errorf(c, field+".cron", "%.64q is not a cron schedule: %v; write five fields (minute hour day-of-month month day-of-week), e.g. \"0 2 * * *\", or @daily, @hourly, @every 10m", spec, err)
 			}
 			sched.Cron = spec
 		}

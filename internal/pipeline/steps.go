@@ -70,7 +70,7 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 		p.errorf(sn.step, field, "missing name; add e.g. name: build")
 	} else if name, ok := p.str(v, field+".name"); ok {
 		if problem := identProblem(name); problem != "" {
-			p.errorf(v, field+".name", "%q %s", name, problem)
+			p.errorf(v, field+".name", "%.64q %s", name, problem)
 		}
 		st.Name = name
 		sn.step = p.resolve(v)
@@ -106,7 +106,7 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	if v, ok := f["pull"]; ok {
 		if pull, ok := p.str(v, field+".pull"); ok {
 			if !slices.Contains(pullPolicies, pull) {
-				p.errorf(v, field+".pull", "%q is not a pull policy; write always, if-missing or never", pull)
+				p.errorf(v, field+".pull", "%.64q is not a pull policy; write always, if-missing or never", pull)
 			}
 			st.Pull = pull
 		}

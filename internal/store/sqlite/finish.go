@@ -47,7 +47,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 	}
 	exit := encodeExitCode(p.ExitCode)
 
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
 				`status = ?, exit_code = ?, error = ?, finished_at = ?`,
@@ -72,7 +72,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 // StepSetCleanup implements [store.Store.StepSetCleanup]. It applies to an
 // attempt in any state.
 func (s *Store) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParams) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE attempts SET removed = ?, cleanup_error = ?
 			WHERE run_id = ? AND step = ? AND attempt = ?`,
 			boolInt(p.Removed), p.Error, p.RunID, p.Name, p.Attempt)

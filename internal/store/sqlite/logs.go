@@ -14,7 +14,7 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 	if len(p.Lines) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO logs (run_id, step, attempt, ts, stream, text)
 			VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {

@@ -63,7 +63,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		latest = ms[len(ms)-1].version
 	}
 	var applied []migration
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		applied = nil
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER NOT NULL PRIMARY KEY,

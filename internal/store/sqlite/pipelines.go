@@ -13,7 +13,7 @@ import (
 // PipelinePut implements [store.Store.PipelinePut]. The first revision is 1.
 func (s *Store) PipelinePut(ctx context.Context, p *store.PipelinePutParams) (*store.PipelineRow, error) {
 	var row *store.PipelineRow
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		latest, err := scanPipeline(tx.QueryRowContext(ctx, `SELECT name, revision, spec, created_at
 			FROM pipelines WHERE name = ? ORDER BY revision DESC LIMIT 1`, p.Name))
 		switch {

@@ -29,7 +29,7 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		return nil, fmt.Errorf("sqlite: create run %q: vars: %w", p.ID, err)
 	}
 	now := unixNano(p.Now)
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
 			(id, pipeline, revision, status, params, vars, executor, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -134,7 +134,7 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 	if p.Status == store.RunRunning {
 		started = now
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?1, error = ?2,
 			started_at = CASE WHEN started_at = 0 THEN ?3 ELSE started_at END,
 			finished_at = ?4

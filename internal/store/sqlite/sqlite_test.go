@@ -185,6 +185,7 @@ func BenchmarkStepCycle(b *testing.B) {
 				report(b)
 			})
 			b.Run("parallel", func(b *testing.B) {
+				b.SetParallelism(8) // 16 goroutines on 2 cores: steps of many runs at once
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
 						stepCycle(b, s, n.Add(1))

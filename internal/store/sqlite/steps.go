@@ -49,7 +49,7 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 // that of its first attempt.
 func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
 	now := unixNano(p.Now)
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE steps SET status = 'running', attempts = ?1,
 			started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END,
 			finished_at = 0, exit_code = NULL, error = ''
@@ -140,7 +140,7 @@ func updateLiveAttempt(ctx context.Context, tx *sql.Tx, set string, runID, step 
 
 // StepSetHandle implements [store.Store.StepSetHandle].
 func (s *Store) StepSetHandle(ctx context.Context, p *store.StepSetHandleParams) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return updateLiveAttempt(ctx, tx, `handle = ?`, p.RunID, p.Name, p.Attempt, p.Handle)
 	})
 	if err != nil {
@@ -157,7 +157,7 @@ func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParam
 		patch = "{}"
 	}
 	if err == nil {
-		err = s.write(ctx, func(tx *sql.Tx) error {
+		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			return updateLiveAttempt(ctx, tx, `outputs = json_patch(coalesce(outputs, '{}'), ?)`,
 				p.RunID, p.Name, p.Attempt, patch)
 		})

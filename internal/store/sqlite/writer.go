@@ -16,7 +16,7 @@ var errClosed = errors.New("sqlite: store closed")
 // writeReq is one call's share of a write transaction.
 type writeReq struct {
 	ctx  context.Context
-	fn   func(tx *sql.Tx) error
+	fn   func(ctx context.Context, tx *sql.Tx) error
 	err  error
 	done chan error
 }
@@ -25,7 +25,7 @@ type writeReq struct {
 // back if not. Calls that arrive while a commit is on disk share the next
 // transaction (group commit), each inside its own savepoint, so one fsync
 // covers them all; each call still returns only once its change is durable.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.reqs <- req:
@@ -35,7 +35,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return errClosed
 	}
 	// Once taken, the change may commit, so wait for the outcome even if
-	// ctx ends: the writer stops running statements for a canceled ctx.
+	// ctx ends.
 	return <-req.done
 }
 
@@ -81,8 +81,9 @@ func (s *Store) writeLoop() {
 	}
 }
 
-// apply runs one call inside a savepoint, leaving its error in req.err. The
-// error it returns is one that breaks the whole transaction.
+// apply runs one call inside a savepoint, leaving its error in req.err; a
+// call whose ctx ended is not run. The error apply returns is one that
+// breaks the whole transaction.
 func (s *Store) apply(tx *sql.Tx, req *writeReq) error {
 	if err := req.ctx.Err(); err != nil {
 		req.err = err
@@ -91,7 +92,9 @@ func (s *Store) apply(tx *sql.Tx, req *writeReq) error {
 	if _, err := tx.Exec("SAVEPOINT call"); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	req.err = req.fn(tx)
+	// Interrupting a statement would roll back the whole batch, so a call
+	// once begun runs to its end; it is short.
+	req.err = req.fn(context.WithoutCancel(req.ctx), tx)
 	if req.err != nil {
 		if _, err := tx.Exec("ROLLBACK TO call"); err != nil {
 			return fmt.Errorf("rollback to savepoint: %w", err)

@@ -1,0 +1,242 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/executor/process"
+	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlite"
+)
+
+// server is the API over a real engine, SQLite file and HTTP listener.
+type server struct {
+	t   *testing.T
+	url string
+	st  store.Store
+	eng *engine.Engine
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handler http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	eng, err := engine.New(engine.Config{
+		Store: st, Executor: process.New(process.Options{Dir: t.TempDir()}),
+		CallbackURL: srv.URL, LogFlush: 20 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = api.New(eng, st, nil)
+	t.Cleanup(func() {
+		srv.Close()
+		_ = eng.Close(context.Background())
+		_ = st.Close()
+	})
+	return &server{t: t, url: srv.URL, st: st, eng: eng}
+}
+
+func (s *server) do(method, path, body string, header ...string) (int, string) {
+	s.t.Helper()
+	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(data)
+}
+
+func busybox(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("BATON_TEST_DOCKER") == "1" {
+		t.Fatal("busybox is missing: apt-get install busybox-static")
+	}
+	t.Skip("busybox is missing: apt-get install busybox-static")
+	return ""
+}
+
+func TestTriggerAndGetRun(t *testing.T) {
+	t.Parallel()
+	bb := busybox(t)
+	s := newServer(t)
+	spec := `
+name: greet
+params:
+  who: {required: true}
+vars:
+  who: "{{ .Params.who }}"
+steps:
+  - name: hello
+    command: ["` + bb + `", "sh", "-c", "echo hello $BATON_VAR_who; echo greeted=$BATON_VAR_who >> $BATON_OUTPUT"]
+`
+	code, body := s.do("POST", "/api/v1/pipelines?filename=greet.yaml", spec)
+	if code != http.StatusCreated || !strings.Contains(body, `"revision": 1`) {
+		t.Fatalf("apply: %d %s", code, body)
+	}
+	if code, body = s.do("POST", "/api/v1/pipelines", spec); code != http.StatusOK || !strings.Contains(body, `"created": false`) {
+		t.Fatalf("re-apply unchanged: %d %s", code, body)
+	}
+
+	// Bad params: 400 naming the param, and no run.
+	code, body = s.do("POST", "/api/v1/pipelines/greet/runs", `{"nobody": "x"}`)
+	if code != http.StatusBadRequest || !strings.Contains(body, "nobody") || !strings.Contains(body, "who") {
+		t.Fatalf("bad params: %d %s", code, body)
+	}
+	if code, body = s.do("POST", "/api/v1/pipelines/greet/runs", `{"who": {"deep": 1}}`); code != http.StatusBadRequest {
+		t.Fatalf("object param: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs", ""); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("runs after rejected triggers: %d %s", code, body)
+	}
+	if code, _ = s.do("POST", "/api/v1/pipelines/nope/runs", `{}`); code != http.StatusNotFound {
+		t.Fatalf("unknown pipeline: %d", code)
+	}
+
+	code, body = s.do("POST", "/api/v1/pipelines/greet/runs", `{"who": "ada"}`)
+	if code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", code, body)
+	}
+	var run api.Run
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		t.Fatal(err)
+	}
+	if run.URL != "/api/v1/runs/"+run.ID {
+		t.Errorf("url = %q", run.URL)
+	}
+
+	// Follow the step's logs until it ends: the stream closes by itself.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.url+run.URL+"/steps/hello/logs?follow=1", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	resp.Body.Close()
+	if len(lines) != 1 || !strings.HasSuffix(lines[0], " stdout hello ada") {
+		t.Fatalf("followed logs = %q", lines)
+	}
+
+	if _, err := s.eng.Wait(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	code, body = s.do("GET", run.URL, "")
+	if code != http.StatusOK {
+		t.Fatalf("get run: %d %s", code, body)
+	}
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != store.RunSucceeded || run.Variables["greeted"] != "ada" || len(run.Steps) != 1 || len(run.Steps[0].Attempts) != 1 {
+		t.Fatalf("run = %+v", run)
+	}
+	if code, body = s.do("POST", run.URL+"/cancel", ""); code != http.StatusConflict {
+		t.Fatalf("cancel finished run: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs?status=failed", ""); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("filter by status: %d %s", code, body)
+	}
+	if code, _ = s.do("GET", "/api/v1/runs?status=bogus", ""); code != http.StatusBadRequest {
+		t.Fatalf("bad status filter: %d", code)
+	}
+}
+
+func TestApplyRejectsBadSpec(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	code, body := s.do("POST", "/api/v1/pipelines?filename=bad.yaml", "name: bad\nsteps:\n  - name: x\n    comand: [true]\n")
+	if code != http.StatusBadRequest || !strings.Contains(body, "bad.yaml:4") || !strings.Contains(body, "comand") {
+		t.Fatalf("bad spec: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/pipelines", ""); strings.TrimSpace(body) != "[]" {
+		t.Fatalf("a rejected spec was stored: %d %s", code, body)
+	}
+}
+
+func TestCallbackErrors(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	cases := []struct {
+		name, path, body, auth string
+		want                   int
+	}{
+		{"no token", "/api/v1/callbacks/r/s/1", `{"variables": {}}`, "", http.StatusUnauthorized},
+		{"bad attempt", "/api/v1/callbacks/r/s/zero", `{"variables": {}}`, "Bearer x", http.StatusNotFound},
+		{"unknown attempt", "/api/v1/callbacks/r/s/1", `{"variables": {"a": "b"}}`, "Bearer x", http.StatusNotFound},
+		{"not json", "/api/v1/callbacks/r/s/1", `nope`, "Bearer x", http.StatusBadRequest},
+		{"bad name", "/api/v1/callbacks/r/s/1", `{"variables": {"A=B": "c"}}`, "Bearer x", http.StatusBadRequest},
+		{"too large", "/api/v1/callbacks/r/s/1", `{"variables": {"a": "` + strings.Repeat("x", 300<<10) + `"}}`, "Bearer x", http.StatusRequestEntityTooLarge},
+	}
+	for _, c := range cases {
+		var hdr []string
+		if c.auth != "" {
+			hdr = []string{"Authorization", c.auth}
+		}
+		if code, body := s.do("POST", c.path, c.body, hdr...); code != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+}
+
+func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	code, body := s.do("GET", "/api/v1/openapi.json", "")
+	if code != http.StatusOK {
+		t.Fatalf("openapi: %d", code)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, route := range []string{
+		"POST /api/v1/pipelines", "GET /api/v1/pipelines", "GET /api/v1/pipelines/{name}",
+		"POST /api/v1/pipelines/{name}/runs", "GET /api/v1/runs", "GET /api/v1/runs/{id}",
+		"POST /api/v1/runs/{id}/cancel", "GET /api/v1/runs/{id}/steps/{step}/logs",
+		"POST /api/v1/callbacks/{run}/{step}/{attempt}",
+	} {
+		method, path, _ := strings.Cut(route, " ")
+		if _, ok := doc.Paths[path][strings.ToLower(method)]; !ok {
+			t.Errorf("openapi.json does not document %s", route)
+		}
+	}
+	if code, body = s.do("GET", "/api/v1/nothing", ""); code != http.StatusNotFound || !strings.Contains(body, "openapi.json") {
+		t.Errorf("unknown route: %d %s", code, body)
+	}
+}
