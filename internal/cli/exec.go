@@ -40,6 +40,9 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	if *output != "text" && *output != "json" {
 		return usagef("--output %q must be text or json", *output)
 	}
+	if err := checkExecutorName(*execName); err != nil {
+		return err
+	}
 	data, err := os.ReadFile(*file)
 	if err != nil {
 		return fmt.Errorf("read pipeline: %w", err)

@@ -124,6 +124,15 @@ func (l *local) close() {
 // executorNames lists what --executor accepts.
 const executorNames = "auto, docker, process"
 
+// checkExecutorName rejects an --executor value before anything is opened.
+func checkExecutorName(name string) error {
+	switch strings.ToLower(name) {
+	case "auto", "docker", "process", "noop", "":
+		return nil
+	}
+	return usagef("unknown executor %q; use one of %s", name, executorNames)
+}
+
 // newExecutor builds the executor named by --executor. This is the one place
 // the set of executors is known.
 func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, stderr io.Writer) (executor.Executor, error) {
@@ -151,6 +160,6 @@ func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, st
 		fmt.Fprintf(stderr, "baton: docker engine does not answer (%v); running steps as local processes\n", err)
 		return proc(), nil
 	default:
-		return nil, usagef("unknown executor %q; use one of %s", name, executorNames)
+		return nil, checkExecutorName(name)
 	}
 }

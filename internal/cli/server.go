@@ -21,6 +21,9 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
+	if err := checkExecutorName(*execName); err != nil {
+		return err
+	}
 	l, err := openLocal(ctx, env, localOptions{
 		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelInfo,
 	})

@@ -106,5 +106,6 @@ type LogFollower interface {
 // pull policy forbids, or fails, fetching it.
 var ErrImageNotFound = errors.New("image not found")
 
-// ErrNotFound is returned by Wait when the handle names nothing that exists.
+// ErrNotFound is returned by Wait, Stop and FollowLogs when the handle names
+// nothing that exists, such as an attempt already removed.
 var ErrNotFound = errors.New("attempt not found")

@@ -10,7 +10,8 @@ import (
 
 // StepFinish implements [store.Store.StepFinish]. The attempt keeps the
 // status the step got, except that a step going to retry leaves its attempt
-// failed and a skipped step's attempt is canceled.
+// failed and a skipped step's attempt is canceled. A step ended without an
+// attempt (p.Attempt 0) while one runs has that attempt canceled.
 func (s *Store) StepFinish(ctx context.Context, p *store.StepFinishParams) error {
 	err := s.stepFinish(ctx, p)
 	if err != nil {
@@ -62,10 +63,20 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 		if err != nil {
 			return err
 		}
-		if ok, err := affected(res); ok || err != nil {
+		ok, err := affected(res)
+		if err != nil {
 			return err
 		}
-		return stepConflict(ctx, tx, p.RunID, p.Name)
+		if !ok {
+			return stepConflict(ctx, tx, p.RunID, p.Name)
+		}
+		if p.Attempt == 0 && p.Status.Terminal() {
+			// The step ended over a running attempt's head: that attempt
+			// is over too, and whatever it reports later is refused.
+			_, err = tx.ExecContext(ctx, `UPDATE attempts SET status = 'canceled', finished_at = ?
+				WHERE run_id = ? AND step = ? AND status = 'running'`, now, p.RunID, p.Name)
+		}
+		return err
 	})
 }
 

@@ -219,3 +219,29 @@ func stepCycle(b *testing.B, s *sqlite.Store, i int64) {
 		b.Fatal(err)
 	}
 }
+
+func TestCanceledAndClosed(t *testing.T) {
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err = s.RunCreate(ctx, &store.RunCreateParams{ID: "r", Steps: []string{"s"}, Now: time.Now()})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("RunCreate with a canceled context: got %v", err)
+	}
+	if _, err := s.RunGet(t.Context(), "r"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("RunGet of a canceled create: got %v, want not found", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close twice: %v", err)
+	}
+	_, err = s.RunCreate(t.Context(), &store.RunCreateParams{ID: "r", Steps: []string{"s"}, Now: time.Now()})
+	if err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Fatalf("RunCreate after Close: got %v", err)
+	}
+}

@@ -11,7 +11,7 @@ import (
 const maxBatch = 256
 
 // errClosed is what calls get once [Store.Close] began.
-var errClosed = errors.New("sqlite: store closed")
+var errClosed = errors.New("store closed")
 
 // writeReq is one call's share of a write transaction.
 type writeReq struct {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -173,6 +174,53 @@ func testConcurrent(t *testing.T, s store.Store) {
 	must(t, err, "RunList")
 	if len(runs) != workers*each+1 {
 		t.Fatalf("runs after concurrent creates: got %d, want %d", len(runs), workers*each+1)
+	}
+}
+
+// testRace has goroutines race for the same change: exactly one wins and
+// the others get the sentinel error, never a backend error.
+func testRace(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 12
+	createRun(t, s, "r", "p", t0, "s")
+	race := func(what string, lose error, call func() error) {
+		t.Helper()
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() { errs <- call() })
+		}
+		wg.Wait()
+		close(errs)
+		won := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, lose):
+				t.Fatalf("%s: got error %v, want nil or %v", what, err, lose)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("%s: %d calls succeeded, want 1", what, won)
+		}
+	}
+	race("RunCreate", store.ErrExists, func() error {
+		_, err := s.RunCreate(ctx, &store.RunCreateParams{ID: "dup", Pipeline: "p", Steps: []string{"a"}, Now: t0})
+		return err
+	})
+	race("StepStart", store.ErrConflict, func() error {
+		return s.StepStart(ctx, &store.StepStartParams{RunID: "r", Name: "s", Attempt: 1, Now: t0})
+	})
+	race("StepFinish", store.ErrConflict, func() error {
+		return s.StepFinish(ctx, &store.StepFinishParams{RunID: "r", Name: "s", Attempt: 1,
+			Status: store.StepSucceeded, ExitCode: intp(0), Now: at(1)})
+	})
+	race("RunSetStatus", store.ErrConflict, func() error {
+		return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: "r", Status: store.RunSucceeded, Now: at(2)})
+	})
+	if steps, err := s.StepList(ctx, "dup"); err != nil || len(steps) != 1 {
+		t.Fatalf("StepList of the raced run: got %d steps, %v", len(steps), err)
 	}
 }
 

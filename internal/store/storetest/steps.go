@@ -176,13 +176,18 @@ func testStepFinishWithoutAttempt(t *testing.T, s store.Store) {
 	wantErr(t, s.StepStart(ctx, &store.StepStartParams{RunID: "r", Name: "skipme", Attempt: 1, Now: at(5)}),
 		store.ErrConflict, "StepStart of a skipped step")
 
-	// Canceling a running step without its attempt closes the step; the
+	// Canceling a running step without naming its attempt ends both; the
 	// attempt reporting afterwards is refused.
 	startStep(t, s, "r", "cancelme", 1)
 	must(t, finish("cancelme", store.StepCanceled, 0), "cancel a running step")
 	if st := stepOf(t, s, "r", "cancelme"); st.Status != store.StepCanceled {
 		t.Fatalf("canceled step: got status %s", st.Status)
 	}
+	a := attemptOf(t, s, "r", "cancelme", 1)
+	if a.Status != store.StepCanceled {
+		t.Fatalf("attempt of a step canceled without it: got status %s, want canceled", a.Status)
+	}
+	wantTime(t, a.FinishedAt, at(4), "canceled attempt FinishedAt")
 	wantErr(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "r", Name: "cancelme", Attempt: 1,
 		Status: store.StepSucceeded, ExitCode: intp(0), Now: at(6)}), store.ErrConflict, "StepFinish of an attempt of a canceled step")
 	if st := stepOf(t, s, "r", "cancelme"); st.Status != store.StepCanceled {

@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AttemptList", testAttemptList},
 		{"Logs", testLogs},
 		{"Concurrent", testConcurrent},
+		{"Race", testRace},
 		{"MapsRoundTrip", testMapsRoundTrip},
 		{"TimesRoundTrip", testTimesRoundTrip},
 	}

@@ -25,6 +25,13 @@ import (
 // Busybox is the tag [BusyboxImage] imports.
 const Busybox = "baton-test/busybox:latest"
 
+// version marks what the image contains; bump it when applets or layout
+// change, so that engines holding an older image get the new one.
+const (
+	versionLabel = "dev.baton.dockertest.version"
+	version      = "2"
+)
+
 // busyboxPath is the statically linked busybox the image is built from
 // (Debian's busybox-static package).
 const busyboxPath = "/bin/busybox"
@@ -34,6 +41,7 @@ var applets = []string{
 	"sh", "echo", "cat", "sleep", "env", "printf", "wget", "test", "[", "true",
 	"false", "ls", "mkdir", "rm", "head", "tail", "tr", "wc", "id", "kill",
 	"nc", "seq", "grep", "sed", "touch", "date", "yes", "stat",
+	"timeout", "awk", "cut", "sort", "uniq", "xargs", "basename", "dirname",
 }
 
 // Client returns a client for the engine from the environment (DOCKER_HOST
@@ -98,6 +106,7 @@ func ensureBusybox(cli *client.Client) error {
 		Busybox, image.ImportOptions{Changes: []string{
 			"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			`CMD ["sh"]`,
+			"LABEL " + versionLabel + "=" + version,
 		}})
 	if err != nil {
 		return fmt.Errorf("import %s: %w", Busybox, err)
@@ -107,20 +116,21 @@ func ensureBusybox(cli *client.Client) error {
 		return fmt.Errorf("import %s: %w", Busybox, err)
 	}
 	if ok, err := exists(ctx, cli); !ok && err == nil {
-		return fmt.Errorf("import %s: image missing after import", Busybox)
+		return fmt.Errorf("import %s: image missing or outdated after import", Busybox)
 	}
 	return nil
 }
 
+// exists reports whether the current version of the image is on the engine.
 func exists(ctx context.Context, cli *client.Client) (bool, error) {
-	_, err := cli.ImageInspect(ctx, Busybox)
+	info, err := cli.ImageInspect(ctx, Busybox)
 	if cerrdefs.IsNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("inspect %s: %w", Busybox, err)
 	}
-	return true, nil
+	return info.Config != nil && info.Config.Labels[versionLabel] == version, nil
 }
 
 // busyboxRootfs returns a tar of a root filesystem with busybox, its applets
