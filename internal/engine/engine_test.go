@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -29,7 +30,9 @@ type harness struct {
 	srv  *httptest.Server
 }
 
-func newHarness(t *testing.T, exec executor.Executor, callbackHost string) *harness {
+// newHarness listens on listen ("" for loopback); steps call back through
+// callbackHost, or the listen address when it is empty.
+func newHarness(t *testing.T, exec executor.Executor, listen, callbackHost string) *harness {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
@@ -38,7 +41,16 @@ func newHarness(t *testing.T, exec executor.Executor, callbackHost string) *harn
 	}
 	h := &harness{t: t, st: st, exec: exec}
 	var handler http.Handler = http.NotFoundHandler()
-	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	if listen != "" {
+		ln, err := net.Listen("tcp", listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.srv.Listener.Close()
+		h.srv.Listener = ln
+	}
+	h.srv.Start()
 	cb := h.srv.URL
 	if callbackHost != "" {
 		cb = "http://" + callbackHost + ":" + h.srv.URL[strings.LastIndex(h.srv.URL, ":")+1:]
@@ -58,7 +70,7 @@ func newHarness(t *testing.T, exec executor.Executor, callbackHost string) *harn
 
 func newProcessHarness(t *testing.T) *harness {
 	t.Helper()
-	return newHarness(t, process.New(process.Options{Dir: t.TempDir()}), "")
+	return newHarness(t, process.New(process.Options{Dir: t.TempDir()}), "", "")
 }
 
 func (h *harness) apply(spec string) string {

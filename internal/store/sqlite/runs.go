@@ -125,6 +125,11 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 // RunSetStatus implements [store.Store.RunSetStatus]. Moving to running
 // sets the start time once; a terminal status sets the finish time.
 func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
+	switch p.Status {
+	case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCanceled:
+	default:
+		return fmt.Errorf("sqlite: set status of run %q: unknown status %q", p.ID, p.Status)
+	}
 	now := unixNano(p.Now)
 	var finished int64
 	if p.Status.Terminal() {

@@ -242,4 +242,8 @@ func testRunSetStatus(t *testing.T, s store.Store) {
 	}
 
 	wantErr(t, set("nope", store.RunRunning, "", 1), store.ErrNotFound, "RunSetStatus of a missing run")
+	createRun(t, s, "bogus", "p", t0)
+	if err := set("bogus", "paused", "", 1); err == nil {
+		t.Fatalf("RunSetStatus to an unknown status: got no error")
+	}
 }

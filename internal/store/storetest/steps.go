@@ -173,6 +173,11 @@ func testStepFinishWithoutAttempt(t *testing.T, s store.Store) {
 	}
 	wantTime(t, st.FinishedAt, at(4), "skipped FinishedAt")
 	wantErr(t, finish("skipme", store.StepSkipped, 0), store.ErrConflict, "skip twice")
+	for _, st := range []store.StepStatus{store.StepPending, store.StepRunning, "paused"} {
+		if err := finish("retryme", st, 0); err == nil {
+			t.Fatalf("StepFinish as %s: got no error", st)
+		}
+	}
 	wantErr(t, s.StepStart(ctx, &store.StepStartParams{RunID: "r", Name: "skipme", Attempt: 1, Now: at(5)}),
 		store.ErrConflict, "StepStart of a skipped step")
 
