@@ -2,8 +2,10 @@
 // Go driver modernc.org/sqlite so that baton builds without cgo.
 //
 // Writes go through a single connection, so writers queue in Go instead of
-// spinning on SQLITE_BUSY; reads use a separate pool that WAL mode lets run
-// beside the writer.
+// spinning on SQLITE_BUSY, and calls that queue up while a commit is on disk
+// share the next commit (group commit), so concurrent steps cost one fsync
+// between them. Reads use a separate pool that WAL mode lets run beside the
+// writer.
 package sqlite
 
 import (
@@ -56,10 +58,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: open %q: give the path of a database file", path)
 	}
-	sync := strings.ToUpper(opts.Synchronous)
-	switch sync {
+	syncMode := strings.ToUpper(opts.Synchronous)
+	switch syncMode {
 	case "":
-		sync = "FULL"
+		syncMode = "FULL"
 	case "OFF", "NORMAL", "FULL", "EXTRA":
 	default:
 		return nil, fmt.Errorf("sqlite: synchronous %q: want OFF, NORMAL, FULL or EXTRA", opts.Synchronous)
@@ -72,7 +74,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
 
-	w, err := sql.Open("sqlite", dsn(path, sync, false))
+	w, err := sql.Open("sqlite", dsn(path, syncMode, false))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -81,7 +83,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
 
-	r, err := sql.Open("sqlite", dsn(path, sync, true))
+	r, err := sql.Open("sqlite", dsn(path, syncMode, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
