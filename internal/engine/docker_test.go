@@ -13,7 +13,7 @@ import (
 
 // newDockerHarness is a harness on the real Docker engine. The API listens
 // on every interface so containers reach it through host.docker.internal.
-func newDockerHarness(t *testing.T) (*harness, *docker.Executor, string) {
+func newDockerHarness(t testing.TB) (*harness, *docker.Executor, string) {
 	t.Helper()
 	image := dockertest.BusyboxImage(t)
 	d, err := docker.New(docker.Options{})

@@ -60,6 +60,10 @@ type Engine struct {
 	stop context.CancelCauseFunc
 	wg   sync.WaitGroup
 
+	// posted marks attempts that posted outputs through the callback in this
+	// life of the engine, so the others need no store read at their end.
+	posted sync.Map
+
 	mu    sync.Mutex
 	runs  map[string]*runner
 	specs map[specKey]*pipeline.Spec

@@ -23,7 +23,7 @@ import (
 // harness is an engine on a real SQLite file, with the API served over real
 // HTTP so steps can post outputs back.
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	st   store.Store
 	eng  *engine.Engine
 	exec executor.Executor
@@ -32,10 +32,10 @@ type harness struct {
 
 // newHarness listens on listen ("" for loopback); steps call back through
 // callbackHost, or the listen address when it is empty.
-func newHarness(t *testing.T, exec executor.Executor, listen, callbackHost string) *harness {
+func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{Synchronous: os.Getenv("BATON_BENCH_SYNC")})
 	if err != nil {
 		t.Fatal(err)
 	}

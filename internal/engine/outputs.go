@@ -45,15 +45,28 @@ func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt in
 	if errors.Is(err, store.ErrConflict) {
 		return fmt.Errorf("engine: attempt %d of step %q: %w", attempt, step, ErrStale)
 	}
+	if err == nil {
+		e.posted.Store(attemptKey{runID, step, attempt}, true)
+	}
 	return err
+}
+
+// attemptKey names one attempt.
+type attemptKey struct {
+	run     string
+	step    string
+	attempt int
 }
 
 // collectOutputs merges what an attempt posted through the callback with its
 // output file, the file winning, and checks the limits. It returns an error
 // message a person can act on.
-func (r *runner) collectOutputs(step string, attempt int, file []byte) (map[string]string, string) {
+//
+// readPosted says the attempt may have posted outputs, which are then read
+// from the store.
+func (r *runner) collectOutputs(step string, attempt int, file []byte, readPosted bool) (map[string]string, string) {
 	outputs := make(map[string]string)
-	if r.e.cfg.CallbackURL != "" {
+	if readPosted {
 		a, err := r.e.st.AttemptGet(context.WithoutCancel(r.ctx), r.run.ID, step, attempt)
 		if err != nil {
 			return nil, fmt.Sprintf("read posted outputs: %v", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"strings"
+	"sync"
 
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
@@ -26,6 +27,8 @@ type runner struct {
 	outputs map[string]map[string]string // committed outputs by step
 	errs    map[string]string            // why a step failed
 	done    chan stepDone
+	// cleanups are removals still under way; the run ends after them.
+	cleanups sync.WaitGroup
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -54,6 +57,7 @@ func (r *runner) logf(msg string, args ...any) {
 
 func (r *runner) loop() {
 	defer r.cancel(nil)
+	defer r.cleanups.Wait()
 	ctx := context.WithoutCancel(r.ctx)
 	if err := r.load(ctx); err != nil {
 		r.e.log.Error("run cannot continue", "run_id", r.run.ID, "err", err)
@@ -191,8 +195,9 @@ func (r *runner) launch(st *pipeline.Step) {
 	go func() { r.done <- r.runStep(st, row, outputs) }()
 }
 
-// finish records how the run ended.
+// finish records how the run ended, once every container is removed.
 func (r *runner) finish(ctx context.Context) {
+	r.cleanups.Wait()
 	status := store.RunSucceeded
 	var reasons []string
 	for _, st := range r.spec.Steps {

@@ -59,7 +59,10 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		r.e.changes.signal(r.run.ID)
 		r.logf("attempt ended", "step", st.Name, "attempt", attempt, "status", status, "reason", o.err)
 		if o.handle != nil {
-			r.cleanup(st.Name, attempt, o.handle)
+			// Off the critical path: the next step starts while this
+			// attempt's container is removed. The run ends only after.
+			h, n := o.handle, attempt
+			r.cleanups.Go(func() { r.cleanup(st.Name, n, h) })
 		}
 		if !retry {
 			return stepDone{step: st.Name, status: o.status, outputs: o.outputs, err: o.err}
@@ -118,11 +121,19 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 			retryable: !errors.Is(err, executor.ErrImageNotFound), handle: h,
 		}
 	}
-	raw, _ := json.Marshal(h)
-	if err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw}); err != nil {
-		r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
-	}
-	return r.supervise(st, n, h, now)
+	// The handle is stored while the attempt runs; it must be stored before
+	// the attempt's end is.
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		raw, _ := json.Marshal(h)
+		if err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw}); err != nil {
+			r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
+		}
+	}()
+	o := r.supervise(st, n, h, now, false)
+	<-recorded
+	return o
 }
 
 // resume re-attaches to attempt n, which a previous life of the engine
@@ -137,12 +148,15 @@ func (r *runner) resume(st *pipeline.Step, n int) outcome {
 		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true}
 	}
 	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
-	return r.supervise(st, n, &h, a.StartedAt)
+	return r.supervise(st, n, &h, a.StartedAt, true)
 }
 
 // supervise waits for a started attempt, enforcing its timeout and the run's
 // cancellation, archives its logs and reads its outputs.
-func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, startedAt time.Time) outcome {
+//
+// resumed says the attempt was started by an earlier life of the engine, so
+// outputs it posted may be in the store only.
+func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, startedAt time.Time, resumed bool) outcome {
 	logs := r.followLogs(st.Name, n, h)
 	waitCtx, stopWait := context.WithCancel(r.e.ctx)
 	defer stopWait()
@@ -185,6 +199,7 @@ wait:
 		}
 	}
 	tail := logs.finish()
+	_, posted := r.e.posted.LoadAndDelete(attemptKey{r.run.ID, st.Name, n})
 
 	o := outcome{status: store.StepFailed, attempt: n, handle: h, retryable: true}
 	switch {
@@ -207,7 +222,7 @@ wait:
 	default:
 		code := 0
 		o.exitCode = &code
-		o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output)
+		o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output, posted || resumed)
 		if o.err == "" {
 			o.status = store.StepSucceeded
 		} else {
