@@ -226,7 +226,8 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec) error {
 	if _, ok := e.runs[run.ID]; ok {
 		return nil
 	}
-	r := newRunner(e, run, spec)
+	own := *run // the runner changes its copy; the caller keeps its own
+	r := newRunner(e, &own, spec)
 	e.runs[run.ID] = r
 	e.wg.Add(1)
 	go func() {

@@ -83,8 +83,5 @@ func (r *runner) collectOutputs(step string, attempt int, file []byte, readPoste
 	if err := contract.CheckTotal(outputs); err != nil {
 		return nil, err.Error()
 	}
-	if err := countVars(r.run.Vars, r.outputs, outputs); err != nil {
-		return nil, err.Error()
-	}
 	return outputs, ""
 }

@@ -44,6 +44,11 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		if o.status == "" {
 			return stepDone{step: st.Name}
 		}
+		if o.status == store.StepSucceeded {
+			if err := countVars(r.run.Vars, outputs, o.outputs); err != nil {
+				o.status, o.err, o.outputs, o.retryable = store.StepFailed, err.Error(), nil, false
+			}
+		}
 		status := o.status
 		retry := status == store.StepFailed && o.retryable && attempt <= st.Retry.Limit && r.ctx.Err() == nil
 		if retry {
