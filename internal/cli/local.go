@@ -124,6 +124,20 @@ func (l *local) close() {
 // executorNames lists what --executor accepts.
 const executorNames = "auto, docker, process"
 
+// dockerOutputDir is where output files of containers are made, bind-mounted
+// into them; empty (copy in and out instead) when the engine is on another
+// machine and cannot see this one's files.
+func dockerOutputDir(dataDir string) string {
+	if host := os.Getenv("DOCKER_HOST"); host != "" && !strings.HasPrefix(host, "unix://") {
+		return ""
+	}
+	dir, err := filepath.Abs(filepath.Join(dataDir, "outputs"))
+	if err != nil {
+		return ""
+	}
+	return dir
+}
+
 // checkExecutorName rejects an --executor value before anything is opened.
 func checkExecutorName(name string) error {
 	switch strings.ToLower(name) {
@@ -145,7 +159,7 @@ func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, st
 	case "noop": // for benchmarks; not listed in help
 		return noop.New(), nil
 	case "docker", "auto", "":
-		d, err := docker.New(docker.Options{Logger: log})
+		d, err := docker.New(docker.Options{Logger: log, OutputDir: dockerOutputDir(dataDir)})
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			err = d.Ping(pctx)

@@ -16,7 +16,7 @@ import (
 func newDockerHarness(t testing.TB) (*harness, *docker.Executor, string) {
 	t.Helper()
 	image := dockertest.BusyboxImage(t)
-	d, err := docker.New(docker.Options{})
+	d, err := docker.New(docker.Options{OutputDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,4 +138,3 @@ func TestDockerNothingLeftBehind(t *testing.T) {
 		})
 	}
 }
-

@@ -1,7 +1,9 @@
 // Package docker runs each step attempt as a container on a Docker Engine,
-// through the engine's official Go SDK. The step's output file lives in the
-// container at /baton/output and is copied out when the attempt exits, so no
-// host directory is shared with the container.
+// through the engine's official Go SDK. The step's output file is
+// /baton/output in the container. With [Options.OutputDir] set (an engine on
+// this machine) it is a bind-mounted host file, read directly after exit;
+// otherwise it is copied into and out of the container, which works with a
+// remote engine but costs two archive calls per attempt.
 package docker
 
 import (
@@ -13,6 +15,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -41,6 +46,10 @@ type Options struct {
 	Logger *slog.Logger
 	// ExtraHosts are added to every container's /etc/hosts, as "name:ip".
 	ExtraHosts []string
+	// OutputDir, when set, is a host directory the engine can bind-mount:
+	// each attempt's output file is made there. Leave it empty for an engine
+	// on another machine.
+	OutputDir string
 }
 
 // Executor runs attempts as containers. Everything it needs is on the
@@ -50,6 +59,7 @@ type Executor struct {
 	cli        *client.Client
 	logger     *slog.Logger
 	extraHosts []string
+	outputDir  string
 }
 
 var (
@@ -75,6 +85,7 @@ func New(opts Options) (*Executor, error) {
 		cli:        cli,
 		logger:     opts.Logger,
 		extraHosts: append([]string{hostGateway}, opts.ExtraHosts...),
+		outputDir:  opts.OutputDir,
 	}, nil
 }
 
@@ -96,10 +107,7 @@ func (e *Executor) Ping(ctx context.Context) error {
 // its Cmd, so the image's entrypoint, if any, still applies.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
 	if spec.Image == "" {
-		return nil, fmt.Errorf("docker: step %q has no image", spec.Step)
-	}
-	if err := e.ensureImage(ctx, spec.Image, spec.Pull); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("docker: %w: step %q has no image; add image: to the step, or run it with --executor process", executor.ErrImageNotFound, spec.Step)
 	}
 	cfg := &container.Config{
 		Image:  spec.Image,
@@ -109,17 +117,30 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	}
 	hostCfg := &container.HostConfig{ExtraHosts: e.extraHosts}
 	name := containerName(spec)
-	created, err := e.cli.ContainerCreate(ctx, cfg, hostCfg, nil, nil, name)
+	dir := ""
+	if e.outputDir != "" {
+		var err error
+		if dir, err = makeOutputDir(e.outputDir, name); err != nil {
+			return nil, err
+		}
+		hostCfg.Binds = []string{dir + ":" + path.Dir(OutputPath)}
+	}
+	created, err := e.create(ctx, cfg, hostCfg, name, spec.Pull)
 	if err != nil {
-		return nil, fmt.Errorf("docker: create container %q: %w", name, err)
+		if dir != "" {
+			_ = os.RemoveAll(dir)
+		}
+		return nil, err
 	}
 	for _, w := range created.Warnings {
 		e.logger.Warn("docker: create container", "container", name, "warning", w)
 	}
-	h := &executor.Handle{Executor: e.Name(), ID: created.ID}
-	err = e.cli.CopyToContainer(ctx, created.ID, "/", bytes.NewReader(outputTar), container.CopyToContainerOptions{})
-	if err != nil {
-		return h, fmt.Errorf("docker: create output file in %q: %w", name, err)
+	h := &executor.Handle{Executor: e.Name(), ID: created.ID, Dir: dir}
+	if dir == "" {
+		err = e.cli.CopyToContainer(ctx, created.ID, "/", bytes.NewReader(outputTar), container.CopyToContainerOptions{})
+		if err != nil {
+			return h, fmt.Errorf("docker: create output file in %q: %w", name, err)
+		}
 	}
 	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
 		return h, fmt.Errorf("docker: start container %q: %w", name, err)
@@ -129,23 +150,47 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	return h, nil
 }
 
-// ensureImage applies the pull policy.
-func (e *Executor) ensureImage(ctx context.Context, ref, policy string) error {
+// create creates the container, applying the pull policy on the way: the
+// image is looked for only when the engine says it is missing, so the usual
+// case costs one call.
+func (e *Executor) create(ctx context.Context, cfg *container.Config, hostCfg *container.HostConfig, name, policy string) (container.CreateResponse, error) {
 	switch policy {
 	case executor.PullAlways:
+		if err := e.pullImage(ctx, cfg.Image); err != nil {
+			return container.CreateResponse{}, err
+		}
 	case "", executor.PullIfMissing, executor.PullNever:
-		present, err := e.imagePresent(ctx, ref)
-		if err != nil || present {
-			return err
-		}
-		if policy == executor.PullNever {
-			return fmt.Errorf("docker: %w: %q is not on the engine and the pull policy is %q; pull it first or use %q",
-				executor.ErrImageNotFound, ref, policy, executor.PullIfMissing)
-		}
 	default:
-		return fmt.Errorf("docker: unknown pull policy %q (want %q, %q or %q)",
+		return container.CreateResponse{}, fmt.Errorf("docker: unknown pull policy %q (want %q, %q or %q)",
 			policy, executor.PullAlways, executor.PullIfMissing, executor.PullNever)
 	}
+	created, err := e.cli.ContainerCreate(ctx, cfg, hostCfg, nil, nil, name)
+	if err == nil || !cerrdefs.IsNotFound(err) {
+		if err != nil {
+			return created, fmt.Errorf("docker: create container %q: %w", name, err)
+		}
+		return created, nil
+	}
+	if present, ierr := e.imagePresent(ctx, cfg.Image); ierr != nil || present {
+		return created, fmt.Errorf("docker: create container %q: %w", name, err)
+	}
+	if policy == executor.PullNever {
+		return created, fmt.Errorf("docker: %w: %q is not on the engine and the pull policy is %q; pull it first or use %q",
+			executor.ErrImageNotFound, cfg.Image, policy, executor.PullIfMissing)
+	}
+	if err := e.pullImage(ctx, cfg.Image); err != nil {
+		return created, err
+	}
+	created, err = e.cli.ContainerCreate(ctx, cfg, hostCfg, nil, nil, name)
+	if err != nil {
+		return created, fmt.Errorf("docker: create container %q: %w", name, err)
+	}
+	return created, nil
+}
+
+// pullImage pulls ref; a pull that leaves the image missing is
+// [executor.ErrImageNotFound].
+func (e *Executor) pullImage(ctx context.Context, ref string) error {
 	err := e.pull(ctx, ref)
 	if err == nil {
 		return nil
@@ -159,6 +204,27 @@ func (e *Executor) ensureImage(ctx context.Context, ref, policy string) error {
 		return fmt.Errorf("docker: %w: %q could not be pulled: %v", executor.ErrImageNotFound, ref, err)
 	}
 	return fmt.Errorf("docker: pull %q: %w", ref, err)
+}
+
+// makeOutputDir makes an attempt's host directory holding an empty output
+// file that any user in the container may write.
+func makeOutputDir(root, name string) (string, error) {
+	dir := filepath.Join(root, name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("docker: output directory: %w", err)
+	}
+	file := filepath.Join(dir, path.Base(OutputPath))
+	if err := os.WriteFile(file, nil, 0o666); err != nil {
+		return "", fmt.Errorf("docker: output file: %w", err)
+	}
+	// Modes are set after creation so the umask does not narrow them.
+	if err := os.Chmod(dir, 0o777); err != nil {
+		return "", fmt.Errorf("docker: output directory: %w", err)
+	}
+	if err := os.Chmod(file, 0o666); err != nil {
+		return "", fmt.Errorf("docker: output file: %w", err)
+	}
+	return dir, nil
 }
 
 func (e *Executor) imagePresent(ctx context.Context, ref string) (bool, error) {

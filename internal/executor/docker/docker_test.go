@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -33,7 +34,29 @@ func newExecutor(t *testing.T) *docker.Executor {
 
 func TestConformance(t *testing.T) {
 	image := dockertest.BusyboxImage(t)
-	executortest.Run(t, func(t *testing.T) executor.Executor { return newExecutor(t) }, image)
+	// Output file copied in and out of the container, as for a remote engine.
+	t.Run("copy", func(t *testing.T) {
+		executortest.Run(t, func(t *testing.T) executor.Executor { return newExecutor(t) }, image)
+	})
+	// Output file bind-mounted from the host, as for a local engine.
+	t.Run("bind", func(t *testing.T) {
+		executortest.Run(t, func(t *testing.T) executor.Executor {
+			dockertest.Client(t)
+			dir := t.TempDir()
+			e, err := docker.New(docker.Options{OutputDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				e.Close()
+				// Remove deletes each attempt's directory; none may remain.
+				if left, _ := os.ReadDir(dir); len(left) != 0 {
+					t.Errorf("output directories left after Remove: %d", len(left))
+				}
+			})
+			return e
+		}, image)
+	})
 }
 
 func ctx(t *testing.T) context.Context {

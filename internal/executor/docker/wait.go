@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path"
+	"path/filepath"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 
+	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/executor"
 )
 
@@ -41,6 +45,13 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 // readOutput copies the output file out of the container; a step that
 // deleted it wrote no output.
 func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) ([]byte, error) {
+	if h.Dir != "" {
+		out, err := readLimited(filepath.Join(h.Dir, path.Base(OutputPath)))
+		if err != nil || len(out) == 0 {
+			return nil, err
+		}
+		return out, nil
+	}
 	rc, _, err := e.cli.CopyFromContainer(ctx, h.ID, OutputPath)
 	if cerrdefs.IsNotFound(err) {
 		// Either the file or the whole container is gone; only the latter is
@@ -65,12 +76,30 @@ func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) ([]byte, 
 	if hdr.Typeflag != tar.TypeReg {
 		return nil, fmt.Errorf("docker: output of %s: %s is not a regular file", h.ID, OutputPath)
 	}
-	out, err := io.ReadAll(tr)
+	out, err := io.ReadAll(io.LimitReader(tr, contract.MaxInputBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("docker: read output of %s: %w", h.ID, err)
 	}
 	if len(out) == 0 {
 		return nil, nil
+	}
+	return out, nil
+}
+
+// readLimited reads an output file written on the host, at most one byte
+// past what the contract accepts, so an enormous file is refused, not loaded.
+func readLimited(name string) ([]byte, error) {
+	f, err := os.Open(name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("docker: read output: %w", err)
+	}
+	defer f.Close()
+	out, err := io.ReadAll(io.LimitReader(f, contract.MaxInputBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("docker: read output: %w", err)
 	}
 	return out, nil
 }
@@ -91,6 +120,11 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	err := e.cli.ContainerRemove(ctx, h.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove", h, err)
+	}
+	if h.Dir != "" {
+		if err := os.RemoveAll(h.Dir); err != nil {
+			return fmt.Errorf("docker: remove output directory of %s: %w", h.ID, err)
+		}
 	}
 	return nil
 }
