@@ -57,7 +57,7 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 
 	// Resume: anything a previous exec left unfinished in this data dir runs
 	// to its end alongside.
-	if err := l.eng.Resume(context.WithoutCancel(ctx)); err != nil {
+	if err := l.eng.Recover(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
 	row, _, err := l.eng.Apply(context.WithoutCancel(ctx), *file, data)

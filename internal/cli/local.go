@@ -108,11 +108,16 @@ func defaultCallbackURL(executorName string, addr net.Addr) string {
 	return "http://127.0.0.1:" + port
 }
 
-// close stops the API and the engine, leaving running steps running.
+// close stops the API and the engine, leaving running steps running. It
+// takes at most a few seconds: open log streams are cut, not waited for.
 func (l *local) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
-	_ = l.srv.Shutdown(ctx)
+	sctx, scancel := context.WithTimeout(ctx, time.Second)
+	if err := l.srv.Shutdown(sctx); err != nil {
+		_ = l.srv.Close()
+	}
+	scancel()
 	if err := l.eng.Close(ctx); err != nil {
 		l.log.Warn("engine close", "err", err)
 	}

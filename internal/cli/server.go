@@ -41,7 +41,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer sched.Stop()
-	if err := l.eng.Resume(ctx); err != nil {
+	if err := l.eng.Recover(ctx); err != nil {
 		return err
 	}
 	l.log.Info("baton server listening", "addr", l.ln.Addr().String(), "executor", l.exec.Name(), "data_dir", *dataDir)

@@ -9,10 +9,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/failpoint"
+	"github.com/baton-dev/baton/internal/metrics"
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
@@ -33,6 +36,11 @@ type Config struct {
 	LogFlush time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// MaxParallel bounds the step attempts running at once across all runs;
+	// 0 means no bound. Steps beyond it wait, pending.
+	MaxParallel int
+	// Metrics receives counts; nil makes a fresh set, see [Engine.Metrics].
+	Metrics *metrics.Metrics
 }
 
 // Errors callers map to their own responses.
@@ -46,6 +54,8 @@ var (
 var (
 	errCanceled = errors.New("canceled by request")
 	errShutdown = errors.New("engine shutting down")
+	// errRunTimeout ends a run that outlived its pipeline's timeout.
+	errRunTimeout = errors.New("run timed out")
 )
 
 // Engine runs pipelines. It is safe for concurrent use.
@@ -64,7 +74,11 @@ type Engine struct {
 	// life of the engine, so the others need no store read at their end.
 	posted sync.Map
 
+	// slots bounds the attempts running at once; nil means no bound.
+	slots chan struct{}
+
 	mu    sync.Mutex
+	gates map[string]*gate
 	runs  map[string]*runner
 	specs map[specKey]*pipeline.Spec
 }
@@ -92,6 +106,13 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	var slots chan struct{}
+	if cfg.MaxParallel > 0 {
+		slots = make(chan struct{}, cfg.MaxParallel)
+	}
 	ctx, stop := context.WithCancelCause(context.Background())
 	return &Engine{
 		cfg:     cfg,
@@ -102,9 +123,14 @@ func New(cfg Config) (*Engine, error) {
 		ctx:     ctx,
 		stop:    stop,
 		runs:    make(map[string]*runner),
+		gates:   make(map[string]*gate),
+		slots:   slots,
 		specs:   make(map[specKey]*pipeline.Spec),
 	}, nil
 }
+
+// Metrics returns the engine's metrics.
+func (e *Engine) Metrics() *metrics.Metrics { return e.cfg.Metrics }
 
 // Executor returns the executor steps run on.
 func (e *Engine) Executor() executor.Executor { return e.exec }
@@ -159,6 +185,9 @@ type SubmitParams struct {
 	Pipeline string
 	Revision int // 0: latest
 	Params   map[string]string
+	// Serial makes the run wait until no other run of the pipeline is
+	// running, as a schedule with overlap: queue asks.
+	Serial bool
 }
 
 // Submit creates a run and starts it. Bad params are an error wrapping
@@ -169,7 +198,19 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 	if err != nil {
 		return nil, err
 	}
-	params, err := spec.ResolveParams(p.Params)
+	run, err := e.create(ctx, spec, rev, p.Params, nil, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := e.start(run, spec, p.Serial); err != nil {
+		return run, err
+	}
+	return run, nil
+}
+
+// create resolves a run's params and variables and stores it.
+func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf string) (*store.RunRow, error) {
+	params, err := spec.ResolveParams(given)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
 	}
@@ -185,15 +226,14 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 	}
 	run, err := e.st.RunCreate(ctx, &store.RunCreateParams{
 		ID: id, Pipeline: spec.Name, Revision: rev, Params: params, Vars: vars,
-		Executor: e.exec.Name(), Steps: steps, Now: now,
+		Executor: e.exec.Name(), Steps: steps, Done: done, RetryOf: retryOf, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: create run of %q: %w", spec.Name, err)
 	}
-	e.log.Info("run accepted", "run_id", id, "pipeline", spec.Name, "revision", rev)
-	if err := e.start(run, spec); err != nil {
-		return run, err
-	}
+	e.cfg.Metrics.RunsStarted.WithLabelValues(spec.Name).Inc()
+	failpoint.Hit(failpoint.RunAccepted)
+	e.log.Info("run accepted", "run_id", id, "pipeline", spec.Name, "revision", rev, "retry_of", retryOf)
 	return run, nil
 }
 
@@ -205,19 +245,30 @@ func (e *Engine) Resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("engine: list unfinished runs: %w", err)
 	}
+	// Running runs first, so they hold their places in their pipelines'
+	// gates; then queued ones, oldest first, so they keep their turn.
+	slices.SortStableFunc(runs, func(a, b *store.RunRow) int {
+		if (a.Status == store.RunRunning) != (b.Status == store.RunRunning) {
+			if a.Status == store.RunRunning {
+				return -1
+			}
+			return 1
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
 	for _, run := range runs {
 		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
 		if err != nil {
 			return err
 		}
-		if err := e.start(run, spec); err != nil {
+		if err := e.start(run, spec, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec) error {
+func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.ctx.Err() != nil {
@@ -228,10 +279,13 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec) error {
 	}
 	own := *run // the runner changes its copy; the caller keeps its own
 	r := newRunner(e, &own, spec)
+	r.serial = serial
 	e.runs[run.ID] = r
 	e.wg.Add(1)
+	e.cfg.Metrics.RunsActive.Inc()
 	go func() {
 		defer e.wg.Done()
+		defer e.cfg.Metrics.RunsActive.Dec()
 		r.loop()
 		e.mu.Lock()
 		delete(e.runs, run.ID)

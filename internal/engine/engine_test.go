@@ -35,7 +35,7 @@ type harness struct {
 func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost string) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{Synchronous: os.Getenv("BATON_BENCH_SYNC")})
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,4 +342,9 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// writeFile creates an empty file, for steps that wait for one.
+func writeFile(name string) (string, error) {
+	return name, os.WriteFile(name, nil, 0o644)
 }

@@ -19,6 +19,7 @@ type logSink struct {
 	r       *runner
 	step    string
 	attempt int
+	logged  time.Time // lines up to this time were stored by an earlier life
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when the executor's stream ended
 
@@ -28,9 +29,9 @@ type logSink struct {
 }
 
 // followLogs starts archiving the attempt's logs, if the executor can stream
-// them.
-func (r *runner) followLogs(step string, attempt int, h *executor.Handle) *logSink {
-	s := &logSink{r: r, step: step, attempt: attempt, done: make(chan struct{})}
+// them. Lines up to logged are already stored and are skipped.
+func (r *runner) followLogs(step string, attempt int, h *executor.Handle, logged time.Time) *logSink {
+	s := &logSink{r: r, step: step, attempt: attempt, logged: logged, done: make(chan struct{})}
 	f, ok := r.e.exec.(executor.LogFollower)
 	if !ok {
 		s.cancel = func() {}
@@ -50,6 +51,9 @@ func (r *runner) followLogs(step string, attempt int, h *executor.Handle) *logSi
 }
 
 func (s *logSink) add(l executor.LogLine) {
+	if !s.logged.IsZero() && !l.Time.After(s.logged) {
+		return
+	}
 	s.mu.Lock()
 	s.buf = append(s.buf, store.LogLine{Time: l.Time, Stream: l.Stream, Text: l.Text})
 	s.tail = append(s.tail, l.Text)

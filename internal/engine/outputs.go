@@ -8,6 +8,7 @@ import (
 	"maps"
 
 	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/failpoint"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -47,6 +48,7 @@ func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt in
 	}
 	if err == nil {
 		e.posted.Store(attemptKey{runID, step, attempt}, true)
+		failpoint.Hit(failpoint.CallbackCommitted)
 	}
 	return err
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
@@ -29,6 +30,10 @@ type runner struct {
 	done    chan stepDone
 	// cleanups are removals still under way; the run ends after them.
 	cleanups sync.WaitGroup
+	// serial: start only when no other run of the pipeline runs.
+	serial bool
+	// release gives the run's place in its pipeline's gate back.
+	release func()
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -59,9 +64,26 @@ func (r *runner) loop() {
 	defer r.cancel(nil)
 	defer r.cleanups.Wait()
 	ctx := context.WithoutCancel(r.ctx)
+	defer func() {
+		if r.release != nil {
+			r.release()
+		}
+	}()
 	if err := r.load(ctx); err != nil {
-		r.e.log.Error("run cannot continue", "run_id", r.run.ID, "err", err)
+		if !errors.Is(err, errShutdown) {
+			r.e.log.Error("run cannot continue", "run_id", r.run.ID, "err", err)
+		}
 		return
+	}
+	if r.spec.Timeout > 0 {
+		start := r.run.StartedAt
+		if start.IsZero() {
+			start = r.e.cfg.Now()
+		}
+		t := time.AfterFunc(max(r.spec.Timeout-r.e.cfg.Now().Sub(start), 0), func() {
+			r.cancel(fmt.Errorf("%w after %s", errRunTimeout, r.spec.Timeout))
+		})
+		defer t.Stop()
 	}
 	running := 0
 	for _, st := range r.spec.Steps {
@@ -121,19 +143,31 @@ func (r *runner) load(ctx context.Context) error {
 			r.errs[row.Name] = row.Error
 		}
 	}
-	if r.run.Status == store.RunQueued {
-		err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: store.RunRunning, Now: r.e.cfg.Now()})
-		if errors.Is(err, store.ErrConflict) {
-			// Canceled before it started.
-			r.cancel(errCanceled)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("mark running: %w", err)
-		}
-		r.run.Status = store.RunRunning
-		r.e.changes.signal(r.run.ID)
+	g := r.e.gateOf(r.run.Pipeline)
+	if r.run.Status != store.RunQueued {
+		g.enter()
+		r.release = g.release
+		return nil
 	}
+	if err := g.acquire(r.ctx, r.spec.Concurrency, r.serial); err != nil {
+		if errors.Is(context.Cause(r.ctx), errShutdown) {
+			return errShutdown
+		}
+		return nil // canceled while queued: the loop ends it
+	}
+	r.release = g.release
+	err = r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: store.RunRunning, Now: r.e.cfg.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		// Canceled before it started.
+		r.cancel(errCanceled)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("mark running: %w", err)
+	}
+	r.run.Status = store.RunRunning
+	r.run.StartedAt = r.e.cfg.Now()
+	r.e.changes.signal(r.run.ID)
 	return nil
 }
 
@@ -149,7 +183,7 @@ func (r *runner) advance(ctx context.Context) int {
 				continue
 			}
 			if r.ctx.Err() != nil {
-				r.finishStep(ctx, st.Name, store.StepCanceled, errCanceled.Error())
+				r.finishStep(ctx, st.Name, store.StepCanceled, context.Cause(r.ctx).Error())
 				changed = true
 				continue
 			}
@@ -212,13 +246,19 @@ func (r *runner) finish(ctx context.Context) {
 		}
 	}
 	reason := strings.Join(reasons, "; ")
-	if status == store.RunCanceled {
-		reason = errCanceled.Error()
+	if r.ctx.Err() != nil {
+		switch cause := context.Cause(r.ctx); {
+		case errors.Is(cause, errCanceled):
+			status, reason = store.RunCanceled, cause.Error()
+		case errors.Is(cause, errRunTimeout):
+			status, reason = store.RunFailed, cause.Error()
+		}
 	}
 	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		r.e.log.Error("record run end", "run_id", r.run.ID, "err", err)
 	}
+	r.e.cfg.Metrics.RunsFinished.WithLabelValues(r.run.Pipeline, string(status)).Inc()
 	r.logf("run finished", "status", status)
 }
 

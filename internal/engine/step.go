@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/failpoint"
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
@@ -50,7 +51,8 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 			}
 		}
 		status := o.status
-		retry := status == store.StepFailed && o.retryable && attempt <= st.Retry.Limit && r.ctx.Err() == nil
+		retry := status == store.StepFailed && o.retryable && attempt <= st.Retry.Limit && r.ctx.Err() == nil &&
+			(o.exitCode == nil || st.Retry.Retryable(*o.exitCode))
 		if retry {
 			status = store.StepRetrying
 		}
@@ -62,7 +64,11 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 			r.e.log.Error("record attempt end", "run_id", r.run.ID, "step", st.Name, "attempt", attempt, "err", err)
 		}
 		r.e.changes.signal(r.run.ID)
+		if o.attempt > 0 {
+			r.e.cfg.Metrics.Attempts.WithLabelValues(string(o.status)).Inc()
+		}
 		r.logf("attempt ended", "step", st.Name, "attempt", attempt, "status", status, "reason", o.err)
+		failpoint.Hit(failpoint.BeforeRemove)
 		if o.handle != nil {
 			// Off the critical path: the next step starts while this
 			// attempt's container is removed. The run ends only after.
@@ -72,7 +78,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		if !retry {
 			return stepDone{step: st.Name, status: o.status, outputs: o.outputs, err: o.err}
 		}
-		timer := time.NewTimer(st.Retry.Backoff)
+		timer := time.NewTimer(st.Retry.Delay(attempt + 1))
 		select {
 		case <-timer.C:
 		case <-r.ctx.Done():
@@ -80,15 +86,17 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 			if errors.Is(context.Cause(r.ctx), errShutdown) {
 				return stepDone{step: st.Name}
 			}
-			r.finishStepAsync(st.Name)
-			return stepDone{step: st.Name, status: store.StepCanceled, err: errCanceled.Error()}
+			why := context.Cause(r.ctx).Error()
+			r.finishStepAsync(st.Name, why)
+			return stepDone{step: st.Name, status: store.StepCanceled, err: why}
 		}
 	}
 }
 
-func (r *runner) finishStepAsync(name string) {
+// finishStepAsync ends a step waiting for its next attempt.
+func (r *runner) finishStepAsync(name, why string) {
 	err := r.e.st.StepFinish(context.WithoutCancel(r.ctx), &store.StepFinishParams{
-		RunID: r.run.ID, Name: name, Status: store.StepCanceled, Error: errCanceled.Error(), Now: r.e.cfg.Now(),
+		RunID: r.run.ID, Name: name, Status: store.StepCanceled, Error: why, Now: r.e.cfg.Now(),
 	})
 	if err != nil {
 		r.e.log.Error("record step end", "run_id", r.run.ID, "step", name, "err", err)
@@ -101,6 +109,21 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	vars, err := stepVars(r.spec, r.run.Vars, outputs, st.Name)
 	if err != nil {
 		return outcome{status: store.StepFailed, err: err.Error()}
+	}
+	if r.e.slots != nil {
+		select {
+		case r.e.slots <- struct{}{}:
+			defer func() { <-r.e.slots }()
+		case <-r.ctx.Done():
+			cause := context.Cause(r.ctx)
+			switch {
+			case errors.Is(cause, errShutdown):
+				return outcome{}
+			case errors.Is(cause, errCanceled):
+				return outcome{status: store.StepCanceled, err: cause.Error()}
+			}
+			return outcome{status: store.StepFailed, err: cause.Error()}
+		}
 	}
 	token, hash := newToken()
 	now := r.e.cfg.Now()
@@ -126,6 +149,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 			retryable: !errors.Is(err, executor.ErrImageNotFound), handle: h,
 		}
 	}
+	failpoint.Hit(failpoint.AttemptStarted)
 	// The handle is stored while the attempt runs; it must be stored before
 	// the attempt's end is.
 	recorded := make(chan struct{})
@@ -136,7 +160,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 			r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
 		}
 	}()
-	o := r.supervise(st, n, h, now, false)
+	o := r.supervise(st, n, h, now, false, time.Time{})
 	<-recorded
 	return o
 }
@@ -144,25 +168,35 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 // resume re-attaches to attempt n, which a previous life of the engine
 // started.
 func (r *runner) resume(st *pipeline.Step, n int) outcome {
-	a, err := r.e.st.AttemptGet(context.WithoutCancel(r.ctx), r.run.ID, st.Name, n)
+	ctx := context.WithoutCancel(r.ctx)
+	a, err := r.e.st.AttemptGet(ctx, r.run.ID, st.Name, n)
 	if err != nil {
 		return outcome{status: store.StepFailed, attempt: n, err: fmt.Sprintf("re-attach: %v", err), retryable: true}
 	}
-	var h executor.Handle
-	if len(a.Handle) == 0 || json.Unmarshal(a.Handle, &h) != nil {
+	var h *executor.Handle
+	if len(a.Handle) > 0 {
+		h = new(executor.Handle)
+		if json.Unmarshal(a.Handle, h) != nil {
+			h = nil
+		}
+	}
+	if h == nil {
+		h = r.e.findHandle(ctx, r.run.ID, st.Name, n)
+	}
+	if h == nil {
 		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true}
 	}
 	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
-	return r.supervise(st, n, &h, a.StartedAt, true)
+	return r.supervise(st, n, h, a.StartedAt, true, r.e.lastLogTime(ctx, r.run.ID, st.Name, n))
 }
 
 // supervise waits for a started attempt, enforcing its timeout and the run's
 // cancellation, archives its logs and reads its outputs.
 //
-// resumed says the attempt was started by an earlier life of the engine, so
-// outputs it posted may be in the store only.
-func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, startedAt time.Time, resumed bool) outcome {
-	logs := r.followLogs(st.Name, n, h)
+// resumed says an earlier life of the engine started the attempt: outputs it
+// posted may be in the store only, and its log lines up to logged are stored.
+func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, startedAt time.Time, resumed bool, logged time.Time) outcome {
+	logs := r.followLogs(st.Name, n, h, logged)
 	waitCtx, stopWait := context.WithCancel(r.e.ctx)
 	defer stopWait()
 	type waited struct {
@@ -171,7 +205,7 @@ func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, started
 	}
 	waitCh := make(chan waited, 1)
 	go func() {
-		res, err := r.e.exec.Wait(waitCtx, h)
+		res, err := r.waitReconnecting(waitCtx, st.Name, h)
 		waitCh <- waited{res, err}
 	}()
 
@@ -199,17 +233,20 @@ wait:
 				logs.abandon()
 				return outcome{}
 			}
-			why = errCanceled.Error()
+			why = context.Cause(r.ctx).Error()
 			r.stop(st.Name, h)
 		}
 	}
 	tail := logs.finish()
+	failpoint.Hit(failpoint.LogsArchived)
 	_, posted := r.e.posted.LoadAndDelete(attemptKey{r.run.ID, st.Name, n})
 
 	o := outcome{status: store.StepFailed, attempt: n, handle: h, retryable: true}
 	switch {
-	case why == errCanceled.Error():
+	case why != "" && r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), errCanceled):
 		o.status, o.err, o.retryable = store.StepCanceled, why, false
+	case why != "" && r.ctx.Err() != nil:
+		o.err, o.retryable = why, false // the run timed out
 	case why != "":
 		o.err = why
 	case w.err != nil:
@@ -237,6 +274,26 @@ wait:
 	return o
 }
 
+// waitReconnecting waits for the attempt; when the executor cannot be reached
+// (a Docker daemon that is down or restarting) it tries again with backoff
+// for up to five minutes, instead of giving up on a step that may be fine.
+func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.Handle) (*executor.Result, error) {
+	delay, deadline := 500*time.Millisecond, time.Now().Add(5*time.Minute)
+	for {
+		res, err := r.e.exec.Wait(ctx, h)
+		if err == nil || errors.Is(err, executor.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
+			return res, err
+		}
+		r.e.log.Warn("executor unreachable; waiting to reconnect", "run_id", r.run.ID, "step", step, "err", err)
+		select {
+		case <-time.After(delay):
+		case <-ctx.Done():
+			return nil, err
+		}
+		delay = min(delay*2, 15*time.Second)
+	}
+}
+
 func (r *runner) stop(step string, h *executor.Handle) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.StopGrace+30*time.Second)
 	defer cancel()
@@ -255,6 +312,7 @@ func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 		if err = r.e.exec.Remove(ctx, h); err == nil {
 			break
 		}
+		r.e.cfg.Metrics.CleanupFailures.Inc()
 		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", i+1, "err", err)
 		time.Sleep(delay)
 		delay *= 2

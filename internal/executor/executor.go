@@ -102,6 +102,20 @@ type LogFollower interface {
 	FollowLogs(ctx context.Context, h *Handle, fn func(LogLine)) error
 }
 
+// Owned is an attempt's leftovers an executor found: what a [Lister] returns.
+type Owned struct {
+	Handle  *Handle
+	RunID   string
+	Step    string
+	Attempt int
+}
+
+// Lister is implemented by executors that can find everything they created,
+// including what an earlier life of the server started, by the labels above.
+type Lister interface {
+	ListOwned(ctx context.Context) ([]Owned, error)
+}
+
 // ErrImageNotFound is returned by Start when the image is missing and the
 // pull policy forbids, or fails, fetching it.
 var ErrImageNotFound = errors.New("image not found")

@@ -1,10 +1,13 @@
 package pipeline
 
 import (
+	"fmt"
+	"runtime"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func FuzzParse(f *testing.F) {
@@ -23,11 +26,20 @@ func FuzzParse(f *testing.F) {
 		"name: x\nsteps:\n  - &s {name: a, command: &c [x, y]}\n  - {name: b, command: *c, needs: [a]}\n",
 		base + "vars: {a: '{{ .Vars.b }}', b: '{{ range .Params }}{{ end }}'}\n",
 		base + "schedules: [{cron: 'TZ=UTC'}]\n",
+		base + "timeout: 1h\nconcurrency: 3\nschedules: [{cron: '@every 1s', overlap: queue, catchup: all}, {cron: '@every 1s'}]\n",
+		base + "  - {name: b, command: [b], retry: {limit: 3, backoff: 1s, max_backoff: 4s, exit_codes: [1, 75]}}\n",
 		"a: 1\n---\nb: 2\n",
 	} {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		wd := time.AfterFunc(3*time.Second, func() {
+			os.WriteFile(fmt.Sprintf("/tmp/hang-%d.yaml", os.Getpid()), data, 0o644)
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			os.WriteFile(fmt.Sprintf("/tmp/hang-%d.stack", os.Getpid()), buf[:n], 0o644)
+		})
+		defer wd.Stop()
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			return
@@ -46,6 +58,37 @@ func FuzzParse(f *testing.F) {
 			}
 			if st.Pull == "" || len(st.Command) == 0 {
 				t.Fatalf("step %q lacks pull or command", st.Name)
+			}
+		}
+		if s.Timeout < 0 || s.Concurrency < 0 || s.Concurrency > maxConcurrency {
+			t.Fatalf("accepted timeout %s, concurrency %d", s.Timeout, s.Concurrency)
+		}
+		for _, st := range s.Steps {
+			r := st.Retry
+			if r.MaxBackoff < r.Backoff || r.Backoff < 0 {
+				t.Fatalf("step %q: accepted retry %+v", st.Name, r)
+			}
+			for _, code := range r.ExitCodes {
+				if code < 1 || code > 255 || !r.Retryable(code) {
+					t.Fatalf("step %q: accepted exit code %d", st.Name, code)
+				}
+			}
+			if r.Limit > 0 && (r.Delay(r.Limit+1) < r.Delay(2) || r.Delay(r.Limit+1) > r.MaxBackoff) {
+				t.Fatalf("step %q: %+v.Delay is out of order", st.Name, r)
+			}
+		}
+		keys := make(map[string]bool)
+		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		for _, sch := range s.Schedules {
+			if keys[sch.Key] || sch.sched == nil {
+				t.Fatalf("schedule %q: key %q repeated or schedule not parsed", sch.Cron, sch.Key)
+			}
+			keys[sch.Key] = true
+			if !slices.Contains(overlapPolicies, sch.Overlap) || !slices.Contains(catchupPolicies, sch.Catchup) {
+				t.Fatalf("schedule %q: accepted overlap %q, catchup %q", sch.Cron, sch.Overlap, sch.Catchup)
+			}
+			if next := sch.Next(at); !next.IsZero() && !next.After(at) {
+				t.Fatalf("schedule %q: Next(%s) = %s, not after it", sch.Cron, at, next)
 			}
 		}
 		order := s.Order()

@@ -168,16 +168,25 @@ func (p *parser) boolean(n *yaml.Node, field string) (bool, bool) {
 }
 
 func (p *parser) integer(n *yaml.Node, field string, lo, hi int) (int, bool) {
+	return p.integerOr(n, field, lo, hi, "")
+}
+
+// integerOr is [parser.integer] with an alternative, such as leaving the
+// field out, added to its messages when not "".
+func (p *parser) integerOr(n *yaml.Node, field string, lo, hi int, alt string) (int, bool) {
 	if n = p.resolve(n); n == nil {
 		return 0, false
 	}
+	if alt != "" {
+		alt = ", or " + alt
+	}
 	var i int
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
-		p.errorf(n, field, "is %s; write a whole number from %d to %d", kind(n), lo, hi)
+		p.errorf(n, field, "is %s; write a whole number from %d to %d%s", kind(n), lo, hi, alt)
 		return 0, false
 	}
 	if i < lo || i > hi {
-		p.errorf(n, field, "is %d; write a whole number from %d to %d", i, lo, hi)
+		p.errorf(n, field, "is %d; write a whole number from %d to %d%s", i, lo, hi, alt)
 		return 0, false
 	}
 	return i, true

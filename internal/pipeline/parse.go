@@ -19,16 +19,21 @@ import (
 // MaxFileBytes is the largest pipeline file [Parse] accepts.
 const MaxFileBytes = 1 << 20
 
-var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps"}
+var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency"}
+
+// maxConcurrency bounds concurrency:; a larger number is no limit in practice,
+// and leaving concurrency out says so.
+const maxConcurrency = 10000
 
 // Parse reads and validates one pipeline file. filename is used only in
 // error messages. Every error names the file, the line and the field, and
 // says what to write instead; when the file has several problems they are
 // joined, each an [*Error], in line order.
 //
-// After Parse, [Step.Needs] holds every step's effective dependencies and
-// [Spec.EnvPrefix] and [Step.Pull] hold their defaults when the file left
-// them out.
+// After Parse, [Step.Needs] holds every step's effective dependencies;
+// [Spec.EnvPrefix], [Step.Pull], [Retry.MaxBackoff], [Schedule.Overlap] and
+// [Schedule.Catchup] hold their defaults when the file left them out; and
+// every [Schedule] has its Key and is ready for [Schedule.Next].
 func Parse(filename string, data []byte) (*Spec, error) {
 	if len(data) > MaxFileBytes {
 		return nil, &Error{File: filename, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileBytes)}
@@ -130,6 +135,17 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 	}
 	if n, ok := f["description"]; ok {
 		s.Description, _ = p.str(n, "description")
+	}
+	if n, ok := f["timeout"]; ok {
+		if d, ok := p.duration(n, "timeout"); ok {
+			if d <= 0 {
+				p.errorf(n, "timeout", "is %s; write a duration above zero, or leave timeout out for none", d)
+			}
+			s.Timeout = d
+		}
+	}
+	if n, ok := f["concurrency"]; ok {
+		s.Concurrency, _ = p.integerOr(n, "concurrency", 1, maxConcurrency, "leave concurrency out for no limit")
 	}
 	if n, ok := f["params"]; ok {
 		s.Params = p.params(n)

@@ -24,6 +24,8 @@ func TestParseExample(t *testing.T) {
 		Name:        "nightly-report",
 		Description: "Collects the day's numbers and renders a report.",
 		EnvPrefix:   "___",
+		Timeout:     3 * time.Hour,
+		Concurrency: 1,
 		Params: []Param{
 			{Name: "target", Required: true, Description: "what to report on"},
 			{Name: "region", Default: &westeurope},
@@ -35,8 +37,9 @@ func TestParseExample(t *testing.T) {
 			{Name: "title", Template: "{{ .Pipeline.Name }} for {{ .Params.target }} in {{ .Vars.region }}"},
 		},
 		Schedules: []Schedule{
-			{Cron: "0 2 * * *", Params: map[string]string{"target": "all"}},
-			{Cron: "@daily", Params: map[string]string{"target": "eu", "region": "northeurope"}},
+			{Cron: "0 2 * * *", Params: map[string]string{"target": "all"}, Overlap: "skip", Catchup: "none", Key: "0 2 * * *"},
+			{Cron: "@daily", Params: map[string]string{"target": "eu", "region": "northeurope"}, Overlap: "queue", Catchup: "last", Key: "@daily"},
+			{Cron: "0 2 * * *", Params: map[string]string{"target": "us"}, Overlap: "allow", Catchup: "all", Key: "0 2 * * *#2"},
 		},
 		Steps: []Step{{
 			Name:    "collect",
@@ -44,7 +47,7 @@ func TestParseExample(t *testing.T) {
 			Command: []string{"sh", "-c", "collect.sh"},
 			Env:     map[string]string{"LOG_LEVEL": "info", "PORT": "8080"},
 			Timeout: 2 * time.Hour,
-			Retry:   Retry{Limit: 2, Backoff: 10 * time.Second},
+			Retry:   Retry{Limit: 2, Backoff: 10 * time.Second, MaxBackoff: time.Minute, ExitCodes: []int{75, 137}},
 			Pull:    "if-missing",
 		}, {
 			Name:    "render",
@@ -57,12 +60,19 @@ func TestParseExample(t *testing.T) {
 			Command: []string{"publish.sh"},
 			Pull:    "if-missing",
 			Needs:   []string{"collect", "render"},
+			Retry:   Retry{Limit: 5, Backoff: time.Minute, MaxBackoff: 10 * time.Minute},
 		}, {
 			Name:    "notify",
 			Command: []string{"notify.sh"},
 			Pull:    "if-missing",
 			Needs:   []string{},
 		}},
+	}
+	for i := range got.Schedules {
+		if got.Schedules[i].sched == nil {
+			t.Errorf("schedules[%d] was not parsed for Next", i)
+		}
+		got.Schedules[i].sched = nil // compared through Next in TestScheduleNext
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", got, want)
@@ -78,6 +88,57 @@ func TestParseDefaults(t *testing.T) {
 	if s.EnvPrefix != DefaultEnvPrefix || s.Steps[0].Pull != "if-missing" || s.Steps[0].Needs != nil ||
 		!reflect.DeepEqual(s.Steps[1].Needs, []string{"a"}) {
 		t.Errorf("Parse = %+v, want default env_prefix, pull and needs", s)
+	}
+	if s.Timeout != 0 || s.Concurrency != 0 || !reflect.DeepEqual(s.Steps[0].Retry, Retry{}) {
+		t.Errorf("Parse = %+v, want no timeout, no concurrency limit and no retry", s)
+	}
+}
+
+func TestParseScheduleDefaults(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("x.yaml", []byte(base+"schedules:\n  - cron: '@hourly'\n  - cron: '@hourly'\n  - cron: '0 * * * *'\n  - cron: '@hourly'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, sch := range s.Schedules {
+		if sch.Overlap != "skip" || sch.Catchup != "none" {
+			t.Errorf("schedule %q: overlap %q, catchup %q; want skip and none", sch.Cron, sch.Overlap, sch.Catchup)
+		}
+		keys = append(keys, sch.Key)
+	}
+	if want := []string{"@hourly", "@hourly#2", "0 * * * *", "@hourly#3"}; !reflect.DeepEqual(keys, want) {
+		t.Errorf("keys = %q, want %q", keys, want)
+	}
+}
+
+func TestParseRetryDefaults(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		retry string
+		want  Retry
+	}{
+		{"{limit: 3}", Retry{Limit: 3}},
+		{"{limit: 3, backoff: 10s}", Retry{Limit: 3, Backoff: 10 * time.Second, MaxBackoff: 100 * time.Second}},
+		{"{limit: 3, backoff: 6m}", Retry{Limit: 3, Backoff: 6 * time.Minute, MaxBackoff: time.Hour}},
+		{"{limit: 3, backoff: 10m}", Retry{Limit: 3, Backoff: 10 * time.Minute, MaxBackoff: time.Hour}},
+		{"{limit: 3, backoff: 2h}", Retry{Limit: 3, Backoff: 2 * time.Hour, MaxBackoff: 2 * time.Hour}},
+		{"{backoff: 10s, max_backoff: 10s}", Retry{Backoff: 10 * time.Second, MaxBackoff: 10 * time.Second}},
+		{"{backoff: 10s, max_backoff: 24h}", Retry{Backoff: 10 * time.Second, MaxBackoff: 24 * time.Hour}},
+		{"{exit_codes: []}", Retry{ExitCodes: []int{}}},
+		{"{exit_codes: [255, 1]}", Retry{ExitCodes: []int{255, 1}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.retry, func(t *testing.T) {
+			t.Parallel()
+			s, err := Parse("x.yaml", []byte("name: x\nsteps:\n  - name: a\n    command: [a]\n    retry: "+tt.retry+"\n"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Steps[0].Retry; !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("retry = %+v, want %+v", got, tt.want)
+			}
+		})
 	}
 }
 
@@ -125,8 +186,8 @@ func TestParseErrors(t *testing.T) {
 		{"tab", "name: x\n\tsteps: []\n", "x.yaml:2: not valid YAML: found a tab character"},
 		{"two documents", base + "---\nname: y\n", "x.yaml:4: a second YAML document starts here"},
 		{"not a mapping", "- a\n", "x.yaml:1: the file is a list; a pipeline is a mapping"},
-		{"unknown top field", base + "step: []\n", `x.yaml:4: unknown field "step"; did you mean "steps"? Allowed: description, env_prefix, name, params, schedules, steps and vars`},
-		{"unknown field no suggestion", base + "zzzzzz: 1\n", `x.yaml:4: unknown field "zzzzzz"; allowed: description`},
+		{"unknown top field", base + "step: []\n", `x.yaml:4: unknown field "step"; did you mean "steps"? Allowed: concurrency, description, env_prefix, name, params, schedules, steps, timeout and vars`},
+		{"unknown field no suggestion", base + "zzzzzz: 1\n", `x.yaml:4: unknown field "zzzzzz"; allowed: concurrency, description`},
 		{"duplicate key", base + "name: y\n", `x.yaml:4: name: is given twice, here and at line 1; keep one`},
 		{"merge key", "a: &a {name: x}\n<<: *a\nsteps: []\n", "x.yaml:2: merge keys (<<) are not supported"},
 		{"non-scalar key", "? [a]\n: b\n" + base, "x.yaml:1: a key is a list; keys must be plain words"},
@@ -165,7 +226,7 @@ func TestParseErrors(t *testing.T) {
 		{"timeout zero", base + "  - {name: b, command: [b], timeout: 0s}\n", "x.yaml:4: steps[1].timeout: is 0s; write a duration above zero, or leave timeout out for none"},
 		{"timeout negative", base + "  - {name: b, command: [b], timeout: -1m}\n", "steps[1].timeout: is -1m0s; write a duration above zero"},
 		{"timeout list", base + "  - {name: b, command: [b], timeout: [1s]}\n", "steps[1].timeout: is a list; write e.g. 90s"},
-		{"retry not mapping", base + "  - {name: b, command: [b], retry: 3}\n", "x.yaml:4: steps[1].retry: is the number 3; write a mapping, with the fields backoff and limit"},
+		{"retry not mapping", base + "  - {name: b, command: [b], retry: 3}\n", "x.yaml:4: steps[1].retry: is the number 3; write a mapping, with the fields backoff, exit_codes, limit and max_backoff"},
 		{"retry unknown", base + "  - {name: b, command: [b], retry: {limt: 3}}\n", `x.yaml:4: steps[1].retry: unknown field "limt"; did you mean "limit"?`},
 		{"retry limit high", base + "  - {name: b, command: [b], retry: {limit: 101}}\n", "x.yaml:4: steps[1].retry.limit: is 101; write a whole number from 0 to 100"},
 		{"retry limit negative", base + "  - {name: b, command: [b], retry: {limit: -1}}\n", "steps[1].retry.limit: is -1; write a whole number from 0 to 100"},
@@ -211,6 +272,30 @@ func TestParseErrors(t *testing.T) {
 		{"schedule unknown param", base + "params: {target: {}}\nschedules:\n  - cron: '@daily'\n    params: {targte: all}\n", `x.yaml:7: schedules[0].params: unknown param "targte"; declared params: target`},
 		{"schedule missing param", base + "params: {b: {required: true}, a: {required: true}, c: {default: x}}\nschedules:\n  - cron: '@daily'\n", `x.yaml:6: schedules[0].params: missing required params a and b`},
 		{"schedule params list", base + "schedules: [{cron: '@daily', params: [a]}]\n", "x.yaml:4: schedules[0].params: is a list; write a mapping, e.g. params: {target: all}"},
+		{"pipeline timeout words", base + "timeout: 3 hours\n", `x.yaml:4: timeout: "3 hours" is not a duration; write e.g. 90s, 10m or 2h`},
+		{"pipeline timeout zero", base + "timeout: 0s\n", "x.yaml:4: timeout: is 0s; write a duration above zero, or leave timeout out for none"},
+		{"pipeline timeout negative", base + "timeout: -1h\n", "x.yaml:4: timeout: is -1h0m0s; write a duration above zero"},
+		{"pipeline timeout null", base + "timeout:\n", "x.yaml:4: timeout: is empty; write e.g. 90s"},
+		{"concurrency zero", base + "concurrency: 0\n", "x.yaml:4: concurrency: is 0; write a whole number from 1 to 10000, or leave concurrency out for no limit"},
+		{"concurrency high", base + "concurrency: 10001\n", "x.yaml:4: concurrency: is 10001; write a whole number from 1 to 10000, or leave concurrency out"},
+		{"concurrency negative", base + "concurrency: -1\n", "x.yaml:4: concurrency: is -1; write a whole number from 1 to 10000"},
+		{"concurrency string", base + "concurrency: unlimited\n", `x.yaml:4: concurrency: is the string "unlimited"; write a whole number from 1 to 10000, or leave concurrency out for no limit`},
+		{"concurrency float", base + "concurrency: 2.5\n", "x.yaml:4: concurrency: is the number 2.5; write a whole number"},
+		{"retry max_backoff below backoff", base + "  - {name: b, command: [b], retry: {backoff: 1m, max_backoff: 30s}}\n", "x.yaml:4: steps[1].retry.max_backoff: is 30s, below backoff (1m0s); write 1m0s or more, or leave max_backoff out for 10m0s"},
+		{"retry max_backoff negative", base + "  - {name: b, command: [b], retry: {max_backoff: -1s}}\n", "x.yaml:4: steps[1].retry.max_backoff: is -1s, below backoff (0s); write 0s or more"},
+		{"retry max_backoff words", base + "  - {name: b, command: [b], retry: {max_backoff: 1 hour}}\n", `x.yaml:4: steps[1].retry.max_backoff: "1 hour" is not a duration; write e.g. 90s, 10m or 2h`},
+		{"retry max_backoff typo", base + "  - {name: b, command: [b], retry: {maxbackoff: 1h}}\n", `x.yaml:4: steps[1].retry: unknown field "maxbackoff"; did you mean "max_backoff"?`},
+		{"retry exit_codes number", base + "  - {name: b, command: [b], retry: {exit_codes: 1}}\n", "x.yaml:4: steps[1].retry.exit_codes: is the number 1; write a list of exit codes from 1 to 255, e.g. [75, 137], or leave exit_codes out to retry after any"},
+		{"retry exit_codes zero", base + "  - {name: b, command: [b], retry: {exit_codes: [1, 0]}}\n", "x.yaml:4: steps[1].retry.exit_codes[1]: is 0; write a whole number from 1 to 255"},
+		{"retry exit_codes high", base + "  - {name: b, command: [b], retry: {exit_codes: [256]}}\n", "x.yaml:4: steps[1].retry.exit_codes[0]: is 256; write a whole number from 1 to 255"},
+		{"retry exit_codes string", base + "  - {name: b, command: [b], retry: {exit_codes: [SIGKILL]}}\n", `x.yaml:4: steps[1].retry.exit_codes[0]: is the string "SIGKILL"; write a whole number from 1 to 255`},
+		{"retry exit_codes twice", base + "  - name: b\n    command: [b]\n    retry:\n      exit_codes:\n        - 75\n        - 137\n        - 75\n", "x.yaml:10: steps[1].retry.exit_codes[2]: 75 is listed twice; list it once"},
+		{"schedule overlap typo", base + "schedules:\n  - cron: '@daily'\n    overlap: skpi\n", `x.yaml:6: schedules[0].overlap: "skpi" is not an overlap policy; did you mean "skip"? Write skip, queue or allow`},
+		{"schedule overlap unknown", base + "schedules: [{cron: '@daily', overlap: replace}]\n", `x.yaml:4: schedules[0].overlap: "replace" is not an overlap policy; write skip, queue or allow`},
+		{"schedule overlap list", base + "schedules: [{cron: '@daily', overlap: [skip]}]\n", "x.yaml:4: schedules[0].overlap: is a list; write a string"},
+		{"schedule catchup typo", base + "schedules:\n  - cron: '@daily'\n    catchup: lats\n", `x.yaml:6: schedules[0].catchup: "lats" is not a catchup policy; did you mean "last"? Write none, last or all`},
+		{"schedule catchup bool", base + "schedules: [{cron: '@daily', catchup: true}]\n", `x.yaml:4: schedules[0].catchup: "true" is not a catchup policy; write none, last or all`},
+		{"schedule catchup unknown field", base + "schedules: [{cron: '@daily', catch_up: all}]\n", `x.yaml:4: schedules[0]: unknown field "catch_up"; did you mean "catchup"? Allowed: catchup, cron, overlap and params`},
 		{"alias bomb", bomb.String(), "x.yaml: too many values once aliases (*name) are expanded"},
 	}
 	for _, tt := range tests {

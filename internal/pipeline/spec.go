@@ -20,6 +20,12 @@ type Spec struct {
 	Vars      []Var
 	Schedules []Schedule
 	Steps     []Step
+	// Timeout limits the whole run, every step and retry included; zero
+	// means none.
+	Timeout time.Duration
+	// Concurrency is the most runs of this pipeline that may run at once;
+	// more wait, queued. Zero means no limit.
+	Concurrency int
 }
 
 // Param is a value a trigger may pass.
@@ -36,12 +42,6 @@ type Var struct {
 	Template string
 }
 
-// Schedule is a cron trigger.
-type Schedule struct {
-	Cron   string
-	Params map[string]string
-}
-
 // Step is one container execution.
 type Step struct {
 	Name    string
@@ -55,10 +55,4 @@ type Step struct {
 	// a step other than the first in listed order: a step without needs: waits
 	// for the one listed before it.
 	Needs []string
-}
-
-// Retry is a step's retry policy.
-type Retry struct {
-	Limit   int           // extra attempts after the first
-	Backoff time.Duration // wait before each retry
 }

@@ -14,9 +14,6 @@ var (
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
-// maxRetries bounds retry.limit; more attempts than this hide a broken step.
-const maxRetries = 100
-
 // stepNodes remembers where a step came from, for errors found only once
 // every step is read.
 type stepNodes struct {
@@ -147,23 +144,6 @@ func (p *parser) env(n *yaml.Node, field, envPrefix string) map[string]string {
 		out[e.key] = v
 	}
 	return out
-}
-
-func (p *parser) retry(n *yaml.Node, field string) Retry {
-	var r Retry
-	f, _ := p.fields(n, field, []string{"limit", "backoff"})
-	if v, ok := f["limit"]; ok {
-		r.Limit, _ = p.integer(v, field+".limit", 0, maxRetries)
-	}
-	if v, ok := f["backoff"]; ok {
-		if d, ok := p.duration(v, field+".backoff"); ok {
-			if d < 0 {
-				p.errorf(v, field+".backoff", "is %s; write zero or more, e.g. 10s", d)
-			}
-			r.Backoff = d
-		}
-	}
-	return r
 }
 
 // checkNeeds checks every needs: list, fills in the implicit dependency of

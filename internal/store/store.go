@@ -101,6 +101,14 @@ type Store interface {
 	// AttemptList returns every attempt of a run, by step and attempt.
 	AttemptList(ctx context.Context, runID string) ([]*AttemptRow, error)
 
+	// ScheduleTick records that a schedule fired for one tick. It returns
+	// false, and records nothing, when that tick was recorded before: a tick
+	// fires once, whoever asks and however often.
+	ScheduleTick(ctx context.Context, p *ScheduleTickParams) (bool, error)
+	// ScheduleLastTick returns the latest recorded tick of a schedule; the
+	// zero time when it never fired.
+	ScheduleLastTick(ctx context.Context, pipeline, key string) (time.Time, error)
+
 	// LogAppend stores lines an attempt printed.
 	LogAppend(ctx context.Context, p *LogAppendParams) error
 	// LogList returns stored lines of one step, oldest first.
@@ -136,7 +144,13 @@ type RunCreateParams struct {
 	Executor string
 	// Steps are the step names in listed order.
 	Steps []string
-	Now   time.Time
+	// Done are steps that start succeeded, with these outputs: a re-run keeps
+	// what the steps before its starting point produced. Their rows have no
+	// attempts.
+	Done map[string]map[string]string
+	// RetryOf is the run this one re-runs; empty for a new run.
+	RetryOf string
+	Now     time.Time
 }
 
 // RunRow is one run.
@@ -149,6 +163,7 @@ type RunRow struct {
 	Vars       map[string]string
 	Executor   string
 	Error      string
+	RetryOf    string
 	CreatedAt  time.Time
 	StartedAt  time.Time // zero until running
 	FinishedAt time.Time // zero until terminal
@@ -234,6 +249,8 @@ type StepSetCleanupParams struct {
 	Attempt int
 	Removed bool
 	Error   string // last removal error, empty once removed
+	// Tries is how many removals were tried so far.
+	Tries int
 }
 
 // AttemptRow is one try of a step.
@@ -250,8 +267,19 @@ type AttemptRow struct {
 	Outputs      map[string]string
 	Removed      bool
 	CleanupError string
+	CleanupTries int
 	StartedAt    time.Time
 	FinishedAt   time.Time
+}
+
+// ScheduleTickParams are the arguments of [Store.ScheduleTick].
+type ScheduleTickParams struct {
+	Pipeline string
+	// Key names the schedule within its pipeline, e.g. its cron expression.
+	Key   string
+	Tick  time.Time
+	RunID string // the run the tick started, if any
+	Now   time.Time
 }
 
 // LogAppendParams are the arguments of [Store.LogAppend].

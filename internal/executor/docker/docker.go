@@ -28,6 +28,7 @@ import (
 	"github.com/docker/docker/client"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/failpoint"
 )
 
 // OutputPath is where the output file lives inside every container.
@@ -136,6 +137,7 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 		e.logger.Warn("docker: create container", "container", name, "warning", w)
 	}
 	h := &executor.Handle{Executor: e.Name(), ID: created.ID, Dir: dir}
+	failpoint.Hit(failpoint.ContainerCreated)
 	if dir == "" {
 		err = e.cli.CopyToContainer(ctx, created.ID, "/", bytes.NewReader(outputTar), container.CopyToContainerOptions{})
 		if err != nil {

@@ -3,6 +3,8 @@ package docker
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -57,3 +59,25 @@ func (e *Executor) List(ctx context.Context) ([]Owned, error) {
 	}
 	return owned, nil
 }
+
+// ListOwned implements [executor.Lister].
+func (e *Executor) ListOwned(ctx context.Context) ([]executor.Owned, error) {
+	list, err := e.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	owned := make([]executor.Owned, len(list))
+	for i, o := range list {
+		h := o.Handle()
+		if e.outputDir != "" && o.Name != "" {
+			// The attempt's output directory, if it had one, goes with it.
+			if _, err := os.Stat(filepath.Join(e.outputDir, o.Name)); err == nil {
+				h.Dir = filepath.Join(e.outputDir, o.Name)
+			}
+		}
+		owned[i] = executor.Owned{Handle: h, RunID: o.RunID, Step: o.Step, Attempt: o.Attempt}
+	}
+	return owned, nil
+}
+
+var _ executor.Lister = (*Executor)(nil)

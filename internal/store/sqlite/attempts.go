@@ -10,7 +10,7 @@ import (
 )
 
 const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
-	outputs, removed, cleanup_error, started_at, finished_at`
+	outputs, removed, cleanup_error, cleanup_tries, started_at, finished_at`
 
 // AttemptGet implements [store.Store.AttemptGet].
 func (s *Store) AttemptGet(ctx context.Context, runID, step string, attempt int) (*store.AttemptRow, error) {
@@ -58,7 +58,7 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 		started, finished int64
 	)
 	if err := sc.Scan(&row.RunID, &row.Step, &row.Attempt, &row.Status, &row.TokenHash, &row.Handle,
-		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &started, &finished); err != nil {
+		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &started, &finished); err != nil {
 		return nil, err
 	}
 	var err error

@@ -84,9 +84,9 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 // attempt in any state.
 func (s *Store) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParams) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE attempts SET removed = ?, cleanup_error = ?
+		res, err := tx.ExecContext(ctx, `UPDATE attempts SET removed = ?, cleanup_error = ?, cleanup_tries = ?
 			WHERE run_id = ? AND step = ? AND attempt = ?`,
-			boolInt(p.Removed), p.Error, p.RunID, p.Name, p.Attempt)
+			boolInt(p.Removed), p.Error, p.Tries, p.RunID, p.Name, p.Attempt)
 		if err != nil {
 			return err
 		}

@@ -5,13 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
 )
 
 // RunCreate implements [store.Store.RunCreate]. A run whose ID is taken is
-// [store.ErrExists].
+// [store.ErrExists]. Done steps succeeded at p.Now, without attempts.
 func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.RunRow, error) {
 	seen := make(map[string]bool, len(p.Steps))
 	for _, name := range p.Steps {
@@ -19,6 +21,19 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 			return nil, fmt.Errorf("sqlite: create run %q: step %q listed twice", p.ID, name)
 		}
 		seen[name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Done)) {
+		if !seen[name] {
+			return nil, fmt.Errorf("sqlite: create run %q: done step %q is not one of its steps", p.ID, name)
+		}
+	}
+	done := make(map[string]any, len(p.Done))
+	for name, outputs := range p.Done {
+		enc, err := encodeMap(outputs)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: create run %q: outputs of done step %q: %w", p.ID, name, err)
+		}
+		done[name] = enc
 	}
 	params, err := encodeMap(p.Params)
 	if err != nil {
@@ -31,14 +46,22 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 	now := unixNano(p.Now)
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
-			(id, pipeline, revision, status, params, vars, executor, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, now); err != nil {
+			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, p.RetryOf, now); err != nil {
 			return mapErr(err)
 		}
 		for i, name := range p.Steps {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO steps (run_id, name, idx, status)
-				VALUES (?, ?, ?, ?)`, p.ID, name, i, store.StepPending); err != nil {
+			var err error
+			if outputs, ok := done[name]; ok {
+				_, err = tx.ExecContext(ctx, `INSERT INTO steps
+					(run_id, name, idx, status, outputs, started_at, finished_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?)`, p.ID, name, i, store.StepSucceeded, outputs, now, now)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT INTO steps (run_id, name, idx, status)
+					VALUES (?, ?, ?, ?)`, p.ID, name, i, store.StepPending)
+			}
+			if err != nil {
 				return mapErr(err)
 			}
 		}
@@ -55,12 +78,13 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		Params:    cloneMap(p.Params),
 		Vars:      cloneMap(p.Vars),
 		Executor:  p.Executor,
+		RetryOf:   p.RetryOf,
 		CreatedAt: fromUnixNano(now),
 	}, nil
 }
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
-	created_at, started_at, finished_at`
+	retry_of, created_at, started_at, finished_at`
 
 // RunGet implements [store.Store.RunGet].
 func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
@@ -174,7 +198,7 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 		created, started, finished int64
 	)
 	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
-		&row.Executor, &row.Error, &created, &started, &finished); err != nil {
+		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished); err != nil {
 		return nil, err
 	}
 	var err error

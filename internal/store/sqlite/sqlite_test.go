@@ -69,8 +69,76 @@ func TestReopenKeepsData(t *testing.T) {
 			t.Fatalf("Close: %v", err)
 		}
 	}
-	if n := migrationsApplied(t, path); n != 1 {
-		t.Fatalf("schema_migrations: got %d rows, want 1", n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("migration files: got %q, %v", files, err)
+	}
+	if n := migrationsApplied(t, path); n != len(files) {
+		t.Fatalf("schema_migrations: got %d rows, want %d", n, len(files))
+	}
+}
+
+// TestMigrateFromVersion1 opens a database that baton wrote before
+// migration 2: its rows stay, and gain the new fields' zero values.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "baton.db")
+	v1, err := os.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		string(v1),
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`,
+		`INSERT INTO schema_migrations VALUES (1, 0)`,
+		`INSERT INTO runs (id, pipeline, revision, status, created_at) VALUES ('r', 'p', 1, 'running', 5)`,
+		`INSERT INTO steps (run_id, name, idx, status, attempts) VALUES ('r', 's', 0, 'running', 1)`,
+		`INSERT INTO attempts (run_id, step, attempt, status, removed, cleanup_error, started_at)
+			VALUES ('r', 's', 1, 'running', 0, 'busy', 6)`,
+	} {
+		if _, err := db.Exec(q); err != nil {
+			db.Close()
+			t.Fatalf("build a version 1 database: %v", err)
+		}
+	}
+	db.Close()
+
+	s := open(t, path)
+	r, err := s.RunGet(ctx, "r")
+	if err != nil || r.Status != store.RunRunning || r.RetryOf != "" {
+		t.Fatalf("RunGet of a version 1 run: got %+v, %v", r, err)
+	}
+	a, err := s.AttemptGet(ctx, "r", "s", 1)
+	if err != nil || a.CleanupError != "busy" || a.CleanupTries != 0 {
+		t.Fatalf("AttemptGet of a version 1 attempt: got %+v, %v", a, err)
+	}
+	if err := s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1, Tries: 2}); err != nil {
+		t.Fatalf("StepSetCleanup: %v", err)
+	}
+	if ok, err := s.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: "p", Key: "k", Tick: time.Now()}); !ok || err != nil {
+		t.Fatalf("ScheduleTick: got %v, %v", ok, err)
+	}
+	if n := migrationsApplied(t, path); n != 2 {
+		t.Fatalf("schema_migrations: got %d rows, want 2", n)
+	}
+}
+
+// TestScheduleTickZeroRefused: the zero time means "never fired" to
+// ScheduleLastTick, so it cannot be a tick.
+func TestScheduleTickZeroRefused(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "baton.db"))
+	ok, err := s.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: "p", Key: "k", Now: time.Now()})
+	if ok || err == nil || !strings.Contains(err.Error(), "zero time") {
+		t.Fatalf("ScheduleTick of the zero time: got %v, %v, want an error", ok, err)
+	}
+	last, err := s.ScheduleLastTick(ctx, "p", "k")
+	if err != nil || !last.IsZero() {
+		t.Fatalf("ScheduleLastTick after a refused tick: got %v, %v", last, err)
 	}
 }
 

@@ -50,6 +50,14 @@ func testMapsRoundTrip(t *testing.T, s store.Store) {
 		Status: store.StepSucceeded, ExitCode: intp(0), Outputs: tricky, Now: at(1)}), "StepFinish")
 	wantMap(t, stepOf(t, s, "r", "ステップ").Outputs, tricky, "committed outputs")
 
+	_, err = s.RunCreate(ctx, &store.RunCreateParams{ID: "rerun", Pipeline: "p", RetryOf: "Zoë 名前 🎉",
+		Steps: []string{"s", "ステップ"}, Done: map[string]map[string]string{"ステップ": tricky}, Now: t0})
+	must(t, err, "RunCreate with done steps")
+	wantMap(t, stepOf(t, s, "rerun", "ステップ").Outputs, tricky, "outputs of a done step")
+	if r, err := s.RunGet(ctx, "rerun"); err != nil || r.RetryOf != "Zoë 名前 🎉" {
+		t.Fatalf("RetryOf: got %+v, %v", r, err)
+	}
+
 	var lines []store.LogLine
 	for _, v := range tricky {
 		lines = append(lines, store.LogLine{Time: t0, Stream: "stdout", Text: v})

@@ -248,16 +248,33 @@ func testStepSetCleanup(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	createRun(t, s, "r", "p", t0, "s")
 	startStep(t, s, "r", "s", 1)
+	if a := attemptOf(t, s, "r", "s", 1); a.Removed || a.CleanupError != "" || a.CleanupTries != 0 {
+		t.Fatalf("new attempt: got cleanup %v %q after %d tries, want none", a.Removed, a.CleanupError, a.CleanupTries)
+	}
 	// Cleanup may be recorded while the attempt runs and after it ended.
-	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1, Error: "busy"}), "StepSetCleanup")
-	if a := attemptOf(t, s, "r", "s", 1); a.Removed || a.CleanupError != "busy" || a.Status != store.StepRunning {
+	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1,
+		Error: "busy", Tries: 1}), "StepSetCleanup")
+	if a := attemptOf(t, s, "r", "s", 1); a.Removed || a.CleanupError != "busy" || a.CleanupTries != 1 || a.Status != store.StepRunning {
 		t.Fatalf("attempt after a failed removal: got %+v", a)
 	}
 	must(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "r", Name: "s", Attempt: 1,
-		Status: store.StepFailed, ExitCode: intp(1), Now: at(1)}), "StepFinish")
-	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1, Removed: true}), "StepSetCleanup")
+		Status: store.StepRetrying, ExitCode: intp(1), Now: at(1)}), "StepFinish")
+	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1,
+		Error: "still busy", Tries: 2}), "StepSetCleanup")
+	if a := attemptOf(t, s, "r", "s", 1); a.Removed || a.CleanupError != "still busy" || a.CleanupTries != 2 {
+		t.Fatalf("attempt after a second failed removal: got %+v", a)
+	}
+	startStep(t, s, "r", "s", 2)
+	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1,
+		Removed: true, Tries: 3}), "StepSetCleanup of a superseded attempt")
 	a := attemptOf(t, s, "r", "s", 1)
-	if !a.Removed || a.CleanupError != "" || a.Status != store.StepFailed {
+	if !a.Removed || a.CleanupError != "" || a.CleanupTries != 3 || a.Status != store.StepFailed {
 		t.Fatalf("attempt after removal: got %+v", a)
+	}
+	// Each attempt counts its own tries, and AttemptList shows them.
+	list, err := s.AttemptList(ctx, "r")
+	must(t, err, "AttemptList")
+	if len(list) != 2 || list[0].CleanupTries != 3 || !list[0].Removed || list[1].CleanupTries != 0 || list[1].Removed {
+		t.Fatalf("AttemptList: got %+v", list)
 	}
 }

@@ -1,0 +1,123 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// Recover makes the engine whole after a restart: every unfinished run is
+// picked up (running attempts re-attached through their stored handles),
+// then whatever the executor holds that no running attempt owns is removed.
+// It returns once both are done; the runs go on in the background.
+func (e *Engine) Recover(ctx context.Context) error {
+	if err := e.Resume(ctx); err != nil {
+		return err
+	}
+	removed, err := e.Reap(ctx)
+	if err != nil {
+		return err
+	}
+	if removed > 0 {
+		e.log.Info("removed leftovers nobody owns", "count", removed)
+	}
+	return nil
+}
+
+// Reap removes everything the executor holds that belongs to no running
+// attempt of a run this engine drives: containers of finished attempts whose
+// removal was cut short, and those of runs that ended while baton was down.
+// Their logs were archived before their attempt ended.
+func (e *Engine) Reap(ctx context.Context) (int, error) {
+	l, ok := e.exec.(executor.Lister)
+	if !ok {
+		return 0, nil
+	}
+	owned, err := l.ListOwned(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("engine: list leftovers: %w", err)
+	}
+	removed := 0
+	for _, o := range owned {
+		a, err := e.st.AttemptGet(ctx, o.RunID, o.Step, o.Attempt)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return removed, fmt.Errorf("engine: reap: %w", err)
+		}
+		if err == nil && a.Status == store.StepRunning && e.drives(o.RunID) {
+			continue
+		}
+		if err := e.exec.Remove(ctx, o.Handle); err != nil {
+			e.log.Warn("remove leftover", "run_id", o.RunID, "step", o.Step, "attempt", o.Attempt, "err", err)
+			if a != nil {
+				_ = e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{
+					RunID: o.RunID, Name: o.Step, Attempt: o.Attempt, Error: err.Error(), Tries: a.CleanupTries + 1,
+				})
+			}
+			continue
+		}
+		removed++
+		if a != nil {
+			err := e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{
+				RunID: o.RunID, Name: o.Step, Attempt: o.Attempt, Removed: true, Tries: a.CleanupTries + 1,
+			})
+			if err != nil {
+				e.log.Error("record cleanup", "run_id", o.RunID, "step", o.Step, "err", err)
+			}
+		}
+	}
+	return removed, nil
+}
+
+// drives reports whether a runner of this engine drives the run.
+func (e *Engine) drives(runID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.runs[runID]
+	return ok
+}
+
+// findHandle looks for an attempt the executor started but whose handle never
+// reached the store, as when baton stopped between the two.
+func (e *Engine) findHandle(ctx context.Context, runID, step string, attempt int) *executor.Handle {
+	l, ok := e.exec.(executor.Lister)
+	if !ok {
+		return nil
+	}
+	owned, err := l.ListOwned(ctx)
+	if err != nil {
+		e.log.Warn("look for an attempt without handle", "run_id", runID, "step", step, "err", err)
+		return nil
+	}
+	for _, o := range owned {
+		if o.RunID == runID && o.Step == step && o.Attempt == attempt {
+			raw, _ := json.Marshal(o.Handle)
+			_ = e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: runID, Name: step, Attempt: attempt, Handle: raw})
+			return o.Handle
+		}
+	}
+	return nil
+}
+
+// lastLogTime returns the time of the last line stored for an attempt, so a
+// re-attached log stream does not store lines twice.
+func (e *Engine) lastLogTime(ctx context.Context, runID, step string, attempt int) time.Time {
+	var last time.Time
+	var after int64
+	for {
+		rows, err := e.st.LogList(ctx, &store.LogListParams{RunID: runID, Step: step, AfterSeq: after})
+		if err != nil || len(rows) == 0 {
+			return last
+		}
+		for _, r := range rows {
+			if r.Attempt == attempt && r.Time.After(last) {
+				last = r.Time
+			}
+			after = r.Seq
+		}
+	}
+}
