@@ -50,6 +50,8 @@ func New(eng *engine.Engine, st store.Store, log *slog.Logger) *Server {
 	s.mux.HandleFunc("GET /api/v1/runs", s.listRuns)
 	s.mux.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
 	s.mux.HandleFunc("POST /api/v1/runs/{id}/cancel", s.cancelRun)
+	s.mux.HandleFunc("POST /api/v1/runs/{id}/retry", s.retryRun)
+	s.mux.Handle("GET /metrics", eng.Metrics().Handler())
 	s.mux.HandleFunc("GET /api/v1/runs/{id}/steps/{step}/logs", s.stepLogs)
 	s.mux.HandleFunc("POST /api/v1/callbacks/{run}/{step}/{attempt}", s.callback)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +287,61 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "canceling"})
 }
 
+// retryRequest is the body of a re-run request.
+type retryRequest struct {
+	From   string            `json:"from"`
+	Params map[string]string `json:"params"`
+}
+
+func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) {
+	var req retryRequest
+	data, err := io.ReadAll(io.LimitReader(r.Body, contract.MaxOutputBytes+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		return
+	}
+	if len(data) > contract.MaxOutputBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request is larger than %d bytes", contract.MaxOutputBytes))
+		return
+	}
+	if len(strings.TrimSpace(string(data))) > 0 {
+		dec := json.NewDecoder(strings.NewReader(string(data)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&req); err != nil {
+			writeError(w, http.StatusBadRequest, `body must be {"from": "STEP", "params": {"NAME": "VALUE"}}, both optional: `+err.Error())
+			return
+		}
+	}
+	run, err := s.eng.Rerun(r.Context(), &engine.RerunParams{RunID: r.PathValue("id"), From: req.From, Params: req.Params})
+	if err != nil {
+		if run == nil {
+			s.storeError(w, err)
+			return
+		}
+		s.log.Error("run accepted but not started", "run_id", run.ID, "err", err)
+	}
+	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
+	writeJSON(w, http.StatusAccepted, runJSON(run))
+}
+
 func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
+	rec := &statusRecorder{ResponseWriter: w}
+	s.handleCallback(rec, r)
+	s.eng.Metrics().Callbacks.WithLabelValues(strconv.Itoa(rec.code)).Inc()
+}
+
+// statusRecorder remembers the status code a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.code = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	attempt, err := strconv.Atoi(r.PathValue("attempt"))
 	if err != nil || attempt < 1 {
 		writeError(w, http.StatusNotFound, "no such attempt")

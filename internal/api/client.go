@@ -125,6 +125,18 @@ func (c *Client) Cancel(ctx context.Context, id string) error {
 	return c.do(ctx, http.MethodPost, "/api/v1/runs/"+url.PathEscape(id)+"/cancel", "", nil, nil)
 }
 
+// Retry starts a new run that re-runs an ended one from a step (empty: the
+// steps that did not succeed), with params replaced.
+func (c *Client) Retry(ctx context.Context, id, from string, params map[string]string) (*Run, error) {
+	body, err := json.Marshal(retryRequest{From: from, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	var r Run
+	err = c.do(ctx, http.MethodPost, "/api/v1/runs/"+url.PathEscape(id)+"/retry", "application/json", body, &r)
+	return &r, err
+}
+
 // Logs copies a step's logs, as text, to w; with follow it returns when the
 // step has ended.
 func (c *Client) Logs(ctx context.Context, run, step string, follow bool, w io.Writer) error {

@@ -26,6 +26,7 @@ type Run struct {
 	Status     store.RunStatus   `json:"status"`
 	Executor   string            `json:"executor,omitempty"`
 	Error      string            `json:"error,omitempty"`
+	RetryOf    string            `json:"retry_of,omitempty"`
 	Params     map[string]string `json:"params,omitempty"`
 	Variables  map[string]string `json:"variables,omitempty"`
 	Steps      []Step            `json:"steps,omitempty"`
@@ -54,6 +55,7 @@ type Attempt struct {
 	Error        string           `json:"error,omitempty"`
 	Removed      bool             `json:"removed"`
 	CleanupError string           `json:"cleanup_error,omitempty"`
+	CleanupTries int              `json:"cleanup_tries,omitempty"`
 	StartedAt    *time.Time       `json:"started_at,omitempty"`
 	FinishedAt   *time.Time       `json:"finished_at,omitempty"`
 }
@@ -83,7 +85,7 @@ func timePtr(t time.Time) *time.Time {
 func runJSON(r *store.RunRow) Run {
 	return Run{
 		ID: r.ID, URL: "/api/v1/runs/" + r.ID, Pipeline: r.Pipeline, Revision: r.Revision,
-		Status: r.Status, Executor: r.Executor, Error: r.Error, Params: r.Params,
+		Status: r.Status, Executor: r.Executor, Error: r.Error, RetryOf: r.RetryOf, Params: r.Params,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
 	}
 }
@@ -105,7 +107,7 @@ func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {
 		}
 		out[i].Attempts = append(out[i].Attempts, Attempt{
 			Attempt: a.Attempt, Status: a.Status, ExitCode: a.ExitCode, Error: a.Error,
-			Removed: a.Removed, CleanupError: a.CleanupError,
+			Removed: a.Removed, CleanupError: a.CleanupError, CleanupTries: a.CleanupTries,
 			StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
 		})
 	}

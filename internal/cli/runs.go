@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/store"
 )
 
 func runRuns(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 {
-		return usagef("give a subcommand: list, get RUN or cancel RUN")
+		return usagef("give a subcommand: list, get RUN, cancel RUN or retry RUN")
 	}
 	switch args[0] {
 	case "list":
@@ -25,11 +26,13 @@ func runRuns(ctx context.Context, env *Env, args []string) error {
 		return runsGet(ctx, env, args[1:])
 	case "cancel":
 		return runsCancel(ctx, env, args[1:])
+	case "retry":
+		return runsRetry(ctx, env, args[1:])
 	case "-h", "--help", "help":
-		fmt.Fprintln(env.Stderr, "Usage: baton runs list|get RUN|cancel RUN [flags]")
+		fmt.Fprintln(env.Stderr, "Usage: baton runs list|get RUN|cancel RUN|retry RUN [flags]")
 		return nil
 	}
-	return usagef("unknown subcommand %q; use list, get or cancel", args[0])
+	return usagef("unknown subcommand %q; use list, get, cancel or retry", args[0])
 }
 
 func runsList(ctx context.Context, env *Env, args []string) error {
@@ -85,6 +88,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "run:      %s\npipeline: %s (revision %d)\nstatus:   %s\n", r.ID, r.Pipeline, r.Revision, r.Status)
+	if r.RetryOf != "" {
+		fmt.Fprintf(w, "re-runs:  %s\n", r.RetryOf)
+	}
 	if r.Error != "" {
 		fmt.Fprintf(w, "reason:   %s\n", api.EscapeControl(r.Error))
 	}
@@ -100,10 +106,14 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 				line += ", " + a.FinishedAt.Sub(*a.StartedAt).Round(time.Millisecond).String()
 			}
 			switch {
+			case a.Removed && a.CleanupTries > 1:
+				line += fmt.Sprintf(", removed after %d tries", a.CleanupTries)
 			case a.Removed:
 				line += ", removed"
 			case a.CleanupError != "":
-				line += ", NOT removed: " + a.CleanupError
+				line += fmt.Sprintf(", NOT removed after %d tries: %s", a.CleanupTries, a.CleanupError)
+			case a.Status != store.StepRunning:
+				line += ", removal pending"
 			}
 			if a.Error != "" {
 				line += "; " + a.Error
@@ -134,6 +144,27 @@ func runsCancel(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "run %s canceling\n", pos[0])
+	return nil
+}
+
+func runsRetry(ctx context.Context, env *Env, args []string) error {
+	fs := newFlags(env, "runs retry", "runs retry RUN [--from STEP] [-p NAME=VALUE]...")
+	from := fs.String("from", "", "run this `step` and every step after it again; default: the steps that did not succeed")
+	params := paramFlag{}
+	fs.Var(params, "p", "param as `NAME=VALUE`, replacing the earlier run's; repeat for several")
+	server := serverFlag(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give exactly one run id")
+	}
+	r, err := newClient(*server).Retry(ctx, pos[0], *from, params)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, r.ID)
 	return nil
 }
 

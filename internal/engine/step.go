@@ -308,16 +308,18 @@ func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 	ctx := context.WithoutCancel(r.ctx)
 	var err error
 	delay := 250 * time.Millisecond
-	for i := 0; i < 5; i++ {
+	tries := 0
+	for tries < 5 {
+		tries++
 		if err = r.e.exec.Remove(ctx, h); err == nil {
 			break
 		}
 		r.e.cfg.Metrics.CleanupFailures.Inc()
-		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", i+1, "err", err)
+		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", tries, "err", err)
 		time.Sleep(delay)
 		delay *= 2
 	}
-	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil}
+	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: tries}
 	if err != nil {
 		p.Error = err.Error()
 	}

@@ -1,8 +1,6 @@
 package pipeline
 
 import (
-	"fmt"
-	"runtime"
 	"os"
 	"path/filepath"
 	"slices"
@@ -33,13 +31,6 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		wd := time.AfterFunc(3*time.Second, func() {
-			os.WriteFile(fmt.Sprintf("/tmp/hang-%d.yaml", os.Getpid()), data, 0o644)
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			os.WriteFile(fmt.Sprintf("/tmp/hang-%d.stack", os.Getpid()), buf[:n], 0o644)
-		})
-		defer wd.Stop()
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			return

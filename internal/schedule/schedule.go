@@ -1,5 +1,7 @@
 // Package schedule fires pipeline runs from the cron schedules in their
-// definitions.
+// definitions. Every tick is recorded in the store before its run is
+// submitted, so a tick fires at most once, across restarts and reloads; ticks
+// missed while baton was down follow the schedule's catch-up policy.
 package schedule
 
 import (
@@ -7,83 +9,166 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-
-	"github.com/robfig/cron/v3"
+	"time"
 
 	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
 
-// Scheduler keeps one cron entry per schedule of every pipeline's latest
-// revision.
+// Scheduler runs one loop per schedule of every pipeline's latest revision.
 type Scheduler struct {
 	eng *engine.Engine
 	st  store.Store
 	log *slog.Logger
+	now func() time.Time
 
-	mu   sync.Mutex
-	cron *cron.Cron
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
-// New returns a scheduler; call [Scheduler.Reload] to load the schedules and
-// [Scheduler.Start] to run them.
+// New returns a scheduler; [Scheduler.Reload] starts it.
 func New(eng *engine.Engine, st store.Store, log *slog.Logger) *Scheduler {
-	return &Scheduler{eng: eng, st: st, log: log, cron: cron.New()}
+	return &Scheduler{eng: eng, st: st, log: log, now: time.Now}
 }
 
-// Start begins firing schedules.
-func (s *Scheduler) Start() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cron.Start()
-}
-
-// Stop stops firing; runs already started go on.
+// Stop ends every loop; runs already started go on.
 func (s *Scheduler) Stop() {
 	s.mu.Lock()
-	c := s.cron
-	s.mu.Unlock()
-	<-c.Stop().Done()
+	defer s.mu.Unlock()
+	s.stopLocked()
 }
 
-// Reload replaces every entry with the schedules of the pipelines stored now.
-// Call it after a pipeline is applied.
+func (s *Scheduler) stopLocked() {
+	if s.cancel != nil {
+		s.cancel()
+		s.wg.Wait()
+		s.cancel = nil
+	}
+}
+
+// Reload replaces every loop with the schedules of the pipelines stored now.
+// Call it at start and after a pipeline is applied.
 func (s *Scheduler) Reload(ctx context.Context) error {
 	rows, err := s.st.PipelineList(ctx)
 	if err != nil {
 		return fmt.Errorf("schedule: list pipelines: %w", err)
 	}
-	next := cron.New()
-	count := 0
+	type entry struct {
+		pipeline string
+		sch      pipeline.Schedule
+	}
+	var entries []entry
 	for _, row := range rows {
 		spec, _, err := s.eng.Spec(ctx, row.Name, row.Revision)
 		if err != nil {
 			return fmt.Errorf("schedule: %w", err)
 		}
-		for i, sch := range spec.Schedules {
-			name, params, cronExpr := row.Name, sch.Params, sch.Cron
-			_, err := next.AddFunc(cronExpr, func() { s.fire(name, cronExpr, params) })
-			if err != nil {
-				return fmt.Errorf("schedule: pipeline %q schedules[%d] %q: %w", row.Name, i, cronExpr, err)
-			}
-			count++
+		for _, sch := range spec.Schedules {
+			entries = append(entries, entry{row.Name, sch})
 		}
 	}
 	s.mu.Lock()
-	old := s.cron
-	s.cron = next
-	s.mu.Unlock()
-	old.Stop()
-	next.Start()
-	s.log.Info("schedules loaded", "count", count)
+	defer s.mu.Unlock()
+	s.stopLocked()
+	loopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	for _, e := range entries {
+		s.wg.Go(func() { s.loop(loopCtx, e.pipeline, e.sch) })
+	}
+	s.log.Info("schedules loaded", "count", len(entries))
 	return nil
 }
 
-func (s *Scheduler) fire(pipeline, expr string, params map[string]string) {
-	run, err := s.eng.Submit(context.Background(), &engine.SubmitParams{Pipeline: pipeline, Params: params})
-	if err != nil {
-		s.log.Error("scheduled run not started", "pipeline", pipeline, "cron", expr, "err", err)
+func (s *Scheduler) loop(ctx context.Context, name string, sch pipeline.Schedule) {
+	s.catchUp(ctx, name, sch)
+	for {
+		next := sch.Next(s.now())
+		if next.IsZero() {
+			s.log.Warn("schedule never fires again", "pipeline", name, "cron", sch.Cron)
+			return
+		}
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+			s.fire(ctx, name, sch, next)
+		}
+	}
+}
+
+// catchUp fires what the schedule's catch-up policy asks for the ticks missed
+// since the last recorded one. A schedule that never fired missed nothing.
+func (s *Scheduler) catchUp(ctx context.Context, name string, sch pipeline.Schedule) {
+	if sch.Catchup == "none" || sch.Catchup == "" {
 		return
 	}
-	s.log.Info("scheduled run started", "pipeline", pipeline, "cron", expr, "run_id", run.ID)
+	last, err := s.st.ScheduleLastTick(ctx, name, sch.Key)
+	if err != nil {
+		s.log.Error("read last tick", "pipeline", name, "cron", sch.Cron, "err", err)
+		return
+	}
+	if last.IsZero() {
+		return
+	}
+	var missed []time.Time
+	now := s.now()
+	for t := sch.Next(last); !t.IsZero() && !t.After(now); t = sch.Next(t) {
+		missed = append(missed, t)
+		if len(missed) > pipeline.MaxCatchup {
+			missed = missed[1:]
+		}
+	}
+	if len(missed) == 0 {
+		return
+	}
+	if sch.Catchup == "last" {
+		missed = missed[len(missed)-1:]
+	}
+	s.log.Info("catching up missed ticks", "pipeline", name, "cron", sch.Cron, "ticks", len(missed))
+	for _, t := range missed {
+		s.fire(ctx, name, sch, t)
+	}
+}
+
+// fire starts the run of one tick, unless that tick fired before or the
+// overlap policy says to skip it.
+func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule, tick time.Time) {
+	log := s.log.With("pipeline", name, "cron", sch.Cron, "tick", tick)
+	claimed, err := s.st.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: name, Key: sch.Key, Tick: tick, Now: s.now()})
+	if err != nil {
+		log.Error("record tick", "err", err)
+		return
+	}
+	if !claimed {
+		return // fired already, before a restart or a reload
+	}
+	if sch.Overlap != "allow" {
+		active, err := s.st.RunList(ctx, &store.RunListParams{
+			Pipeline: name, Statuses: []store.RunStatus{store.RunQueued, store.RunRunning}, Limit: 2,
+		})
+		if err != nil {
+			log.Error("look for running runs", "err", err)
+			return
+		}
+		queued := 0
+		for _, r := range active {
+			if r.Status == store.RunQueued {
+				queued++
+			}
+		}
+		if (sch.Overlap == "skip" && len(active) > 0) || (sch.Overlap == "queue" && queued > 0) {
+			log.Info("tick skipped: a run of the pipeline is still going", "overlap", sch.Overlap)
+			return
+		}
+	}
+	run, err := s.eng.Submit(ctx, &engine.SubmitParams{Pipeline: name, Params: sch.Params, Serial: sch.Overlap == "queue"})
+	if err != nil {
+		log.Error("scheduled run not started", "err", err)
+		return
+	}
+	log.Info("scheduled run started", "run_id", run.ID)
 }
