@@ -42,6 +42,7 @@ type localOptions struct {
 	listen      string
 	callbackURL string
 	logLevel    slog.Level
+	maxParallel int
 }
 
 // defaultDataDir is where state lives when no --data-dir is given.
@@ -82,7 +83,7 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
 	if cb == "" {
 		cb = defaultCallbackURL(exec.Name(), l.ln.Addr())
 	}
-	l.eng, err = engine.New(engine.Config{Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log})
+	l.eng, err = engine.New(engine.Config{Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel})
 	if err != nil {
 		l.ln.Close()
 		l.st.Close()

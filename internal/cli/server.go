@@ -14,6 +14,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	dataDir := fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database")
 	execName := fs.String("executor", "auto", "where steps run: "+executorNames)
 	callback := fs.String("callback-url", "", "API base `url` as steps see it (default: derived from --listen and the executor)")
+	maxParallel := fs.Int("max-parallel-steps", 0, "most step `attempts` running at once across all runs; 0 means no limit")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -24,8 +25,11 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	if err := checkExecutorName(*execName); err != nil {
 		return err
 	}
+	if *maxParallel < 0 {
+		return usagef("--max-parallel-steps %d must be 0 (no limit) or more", *maxParallel)
+	}
 	l, err := openLocal(ctx, env, localOptions{
-		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelInfo,
+		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelInfo, maxParallel: *maxParallel,
 	})
 	if err != nil {
 		return err

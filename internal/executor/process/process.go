@@ -300,6 +300,8 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+	} else {
+		killOrphan(h)
 	}
 	if e.owns(h.Dir) {
 		if err := os.RemoveAll(h.Dir); err != nil {
@@ -343,4 +345,20 @@ func (e *Executor) owns(dir string) bool {
 	}
 	rel, err := filepath.Rel(e.dir, dir)
 	return err == nil && rel != "." && filepath.Dir(rel) == "." && rel != ".."
+}
+
+// killOrphan kills the process group of an attempt an earlier life of baton
+// started, which this one cannot wait for. The pid is trusted only if that
+// process still runs in the attempt's own work directory, so a reused pid is
+// never killed.
+func killOrphan(h *executor.Handle) {
+	pid, err := strconv.Atoi(h.ID)
+	if err != nil || pid <= 1 || h.Dir == "" {
+		return
+	}
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil || cwd != filepath.Join(h.Dir, "work") {
+		return
+	}
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
 }

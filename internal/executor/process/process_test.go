@@ -144,3 +144,31 @@ func TestLongLinesSplit(t *testing.T) {
 		t.Errorf("line lengths = %v, want %v", lens, want)
 	}
 }
+
+// An attempt started by an earlier life of baton (another Executor on the
+// same directory) cannot be waited for, but Remove still kills it.
+func TestRemoveKillsAttemptOfEarlierLife(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	before := process.New(process.Options{Dir: dir})
+	h, err := before.Start(ctx, &executor.Spec{RunID: "r", Step: "s", Attempt: 1, Command: []string{"sh", "-c", "sleep 60"}, Env: map[string]string{"PATH": os.Getenv("PATH")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := process.New(process.Options{Dir: dir})
+	if _, err := after.Wait(ctx, h); !errors.Is(err, executor.ErrNotFound) {
+		t.Fatalf("Wait on an earlier life's handle: %v, want ErrNotFound", err)
+	}
+	if err := after.Remove(ctx, h); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	res, err := before.Wait(wctx, h)
+	if err != nil {
+		t.Fatalf("the orphan was not killed: %v", err)
+	}
+	if res.ExitCode != 128+9 {
+		t.Errorf("exit code = %d, want 137 (SIGKILL)", res.ExitCode)
+	}
+}
