@@ -46,6 +46,30 @@ type Spec struct {
 	// Pull is one of [PullAlways], [PullIfMissing], [PullNever]; empty means
 	// [PullIfMissing].
 	Pull string
+
+	// Secrets are files the step finds in [SecretsDir], by name. Executors
+	// must keep them off persistent disk (tmpfs) and remove them with the
+	// attempt.
+	Secrets map[string][]byte
+	// Limits bound what the attempt may use; zero fields mean the
+	// executor's defaults.
+	Limits Limits
+	// User runs the command as "uid[:gid]" or a name; empty: the image's.
+	User string
+	// ReadOnlyRoot makes the container's root file system read-only.
+	ReadOnlyRoot bool
+	// CapAdd are Linux capabilities added back after all are dropped.
+	CapAdd []string
+}
+
+// SecretsDir is where a step finds its secret files.
+const SecretsDir = "/run/secrets"
+
+// Limits bound an attempt's resources.
+type Limits struct {
+	MemoryBytes int64
+	PIDs        int64
+	NanoCPUs    int64 // 1e9 is one CPU
 }
 
 // Handle identifies a started attempt. It is plain data so the engine can
@@ -69,6 +93,9 @@ type Result struct {
 	Output []byte
 	// FinishedAt is when the attempt exited, as the executor saw it.
 	FinishedAt time.Time
+	// ImageDigest is the image the attempt ran, by content digest, when
+	// the executor knows it.
+	ImageDigest string
 }
 
 // Executor runs step attempts. Implementations must be safe for concurrent use.

@@ -109,6 +109,35 @@ type Store interface {
 	// zero time when it never fired.
 	ScheduleLastTick(ctx context.Context, pipeline, key string) (time.Time, error)
 
+	// SecretPut creates or replaces a secret. Value is ciphertext: the store
+	// never sees a secret in clear.
+	SecretPut(ctx context.Context, p *SecretPutParams) error
+	// SecretGet returns one secret, ciphertext included.
+	SecretGet(ctx context.Context, name string) (*SecretRow, error)
+	// SecretList returns every secret by name, without values.
+	SecretList(ctx context.Context) ([]*SecretRow, error)
+	// SecretDelete removes a secret; ErrNotFound if there is none.
+	SecretDelete(ctx context.Context, name string) error
+
+	// TokenCreate stores an API token by the hash of its value. A token with
+	// the same name, or the same hash, is ErrExists.
+	TokenCreate(ctx context.Context, p *TokenCreateParams) (*TokenRow, error)
+	// TokenGetByHash returns the token with that hash, revoked or not.
+	TokenGetByHash(ctx context.Context, hash []byte) (*TokenRow, error)
+	// TokenList returns every token by name, hashes included.
+	TokenList(ctx context.Context) ([]*TokenRow, error)
+	// TokenRevoke marks a token revoked; ErrNotFound if there is none,
+	// ErrConflict if it was revoked already.
+	TokenRevoke(ctx context.Context, name string, now time.Time) error
+
+	// AuditAppend records one change made through the API.
+	AuditAppend(ctx context.Context, e *AuditEntry) error
+	// AuditList returns entries newest first.
+	AuditList(ctx context.Context, p *AuditListParams) ([]*AuditEntry, error)
+
+	// AttemptSetImage records the image an attempt really ran, by digest.
+	AttemptSetImage(ctx context.Context, runID, step string, attempt int, digest string) error
+
 	// LogAppend stores lines an attempt printed.
 	LogAppend(ctx context.Context, p *LogAppendParams) error
 	// LogList returns stored lines of one step, oldest first.
@@ -268,6 +297,8 @@ type AttemptRow struct {
 	Removed      bool
 	CleanupError string
 	CleanupTries int
+	// ImageDigest is the image the attempt ran, by digest, when known.
+	ImageDigest string
 	StartedAt    time.Time
 	FinishedAt   time.Time
 }
@@ -312,4 +343,57 @@ type LogRow struct {
 	Time    time.Time
 	Stream  string
 	Text    string
+}
+
+// SecretPutParams are the arguments of [Store.SecretPut].
+type SecretPutParams struct {
+	Name string
+	// Value is the sealed (encrypted and authenticated) secret.
+	Value []byte
+	// KeyID names the key that sealed it, so rotation can find what is left.
+	KeyID string
+	Now   time.Time
+}
+
+// SecretRow is one stored secret.
+type SecretRow struct {
+	Name      string
+	Value     []byte // sealed; empty in SecretList
+	KeyID     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// TokenCreateParams are the arguments of [Store.TokenCreate].
+type TokenCreateParams struct {
+	Name string
+	Role string
+	// Hash is the SHA-256 of the token's value; the value itself is shown
+	// once to whoever created it and never stored.
+	Hash []byte
+	Now  time.Time
+}
+
+// TokenRow is one API token.
+type TokenRow struct {
+	Name      string
+	Role      string
+	Hash      []byte
+	CreatedAt time.Time
+	RevokedAt time.Time // zero while valid
+}
+
+// AuditEntry is one change made through the API.
+type AuditEntry struct {
+	Seq    int64 // set by the store
+	Time   time.Time
+	Actor  string // the token's name
+	Action string // e.g. "pipeline.apply", "run.create", "secret.set"
+	Target string // what it acted on: a pipeline, run, secret or token name
+	Detail string // a short, secret-free description
+}
+
+// AuditListParams filter [Store.AuditList].
+type AuditListParams struct {
+	Limit int // 0 means 100
 }
