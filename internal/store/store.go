@@ -299,8 +299,8 @@ type AttemptRow struct {
 	CleanupTries int
 	// ImageDigest is the image the attempt ran, by digest, when known.
 	ImageDigest string
-	StartedAt    time.Time
-	FinishedAt   time.Time
+	StartedAt   time.Time
+	FinishedAt  time.Time
 }
 
 // ScheduleTickParams are the arguments of [Store.ScheduleTick].

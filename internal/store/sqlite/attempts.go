@@ -10,7 +10,7 @@ import (
 )
 
 const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
-	outputs, removed, cleanup_error, cleanup_tries, started_at, finished_at`
+	outputs, removed, cleanup_error, cleanup_tries, image_digest, started_at, finished_at`
 
 // AttemptGet implements [store.Store.AttemptGet].
 func (s *Store) AttemptGet(ctx context.Context, runID, step string, attempt int) (*store.AttemptRow, error) {
@@ -58,7 +58,7 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 		started, finished int64
 	)
 	if err := sc.Scan(&row.RunID, &row.Step, &row.Attempt, &row.Status, &row.TokenHash, &row.Handle,
-		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &started, &finished); err != nil {
+		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &row.ImageDigest, &started, &finished); err != nil {
 		return nil, err
 	}
 	var err error
@@ -70,4 +70,25 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 	row.StartedAt = fromUnixNano(started)
 	row.FinishedAt = fromUnixNano(finished)
 	return &row, nil
+}
+
+// AttemptSetImage implements [store.Store.AttemptSetImage]. Any attempt may
+// record its image, finished or not: the executor may learn the digest late.
+func (s *Store) AttemptSetImage(ctx context.Context, runID, step string, attempt int, digest string) error {
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE attempts SET image_digest = ?
+			WHERE run_id = ? AND step = ? AND attempt = ?`, digest, runID, step, attempt)
+		if err != nil {
+			return err
+		}
+		ok, err := affected(res)
+		if err == nil && !ok {
+			err = store.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: set image of attempt %d of step %q of run %q: %w", attempt, step, runID, err)
+	}
+	return nil
 }

@@ -79,7 +79,7 @@ func TestReopenKeepsData(t *testing.T) {
 }
 
 // TestMigrateFromVersion1 opens a database that baton wrote before
-// migration 2: its rows stay, and gain the new fields' zero values.
+// migration 2: its rows stay, and gain the later fields' zero values.
 func TestMigrateFromVersion1(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "baton.db")
@@ -113,7 +113,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("RunGet of a version 1 run: got %+v, %v", r, err)
 	}
 	a, err := s.AttemptGet(ctx, "r", "s", 1)
-	if err != nil || a.CleanupError != "busy" || a.CleanupTries != 0 {
+	if err != nil || a.CleanupError != "busy" || a.CleanupTries != 0 || a.ImageDigest != "" {
 		t.Fatalf("AttemptGet of a version 1 attempt: got %+v, %v", a, err)
 	}
 	if err := s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1, Tries: 2}); err != nil {
@@ -122,8 +122,18 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if ok, err := s.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: "p", Key: "k", Tick: time.Now()}); !ok || err != nil {
 		t.Fatalf("ScheduleTick: got %v, %v", ok, err)
 	}
-	if n := migrationsApplied(t, path); n != 2 {
-		t.Fatalf("schema_migrations: got %d rows, want 2", n)
+	if err := s.AttemptSetImage(ctx, "r", "s", 1, "sha256:aa"); err != nil {
+		t.Fatalf("AttemptSetImage of a version 1 attempt: %v", err)
+	}
+	if err := s.SecretPut(ctx, &store.SecretPutParams{Name: "k", Value: []byte{0}, Now: time.Now()}); err != nil {
+		t.Fatalf("SecretPut: %v", err)
+	}
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := migrationsApplied(t, path); n != len(files) {
+		t.Fatalf("schema_migrations: got %d rows, want %d", n, len(files))
 	}
 }
 
@@ -139,6 +149,42 @@ func TestScheduleTickZeroRefused(t *testing.T) {
 	last, err := s.ScheduleLastTick(ctx, "p", "k")
 	if err != nil || !last.IsZero() {
 		t.Fatalf("ScheduleLastTick after a refused tick: got %v, %v", last, err)
+	}
+}
+
+// TestSecretEmptyValue: an empty value is stored as no bytes, not as NULL.
+func TestSecretEmptyValue(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "baton.db"))
+	for _, v := range [][]byte{nil, {}} {
+		if err := s.SecretPut(ctx, &store.SecretPutParams{Name: "e", Value: v, Now: time.Now()}); err != nil {
+			t.Fatalf("SecretPut of %#v: %v", v, err)
+		}
+		row, err := s.SecretGet(ctx, "e")
+		if err != nil || row.Value == nil || len(row.Value) != 0 {
+			t.Fatalf("SecretGet of an empty value: got %+v, %v", row, err)
+		}
+	}
+}
+
+// TestTokenRefusals: an empty hash would match no token's value, and the
+// zero time means "not revoked".
+func TestTokenRefusals(t *testing.T) {
+	ctx := t.Context()
+	s := open(t, filepath.Join(t.TempDir(), "baton.db"))
+	if _, err := s.TokenCreate(ctx, &store.TokenCreateParams{Name: "t", Role: "admin", Now: time.Now()}); err == nil ||
+		!strings.Contains(err.Error(), "hash is empty") {
+		t.Fatalf("TokenCreate without a hash: got %v, want an error", err)
+	}
+	if _, err := s.TokenCreate(ctx, &store.TokenCreateParams{Name: "t", Role: "admin", Hash: []byte{1}, Now: time.Now()}); err != nil {
+		t.Fatalf("TokenCreate: %v", err)
+	}
+	if err := s.TokenRevoke(ctx, "t", time.Time{}); err == nil || !strings.Contains(err.Error(), "zero time") {
+		t.Fatalf("TokenRevoke at the zero time: got %v, want an error", err)
+	}
+	tok, err := s.TokenGetByHash(ctx, []byte{1})
+	if err != nil || !tok.RevokedAt.IsZero() {
+		t.Fatalf("TokenGetByHash after a refused revoke: got %+v, %v", tok, err)
 	}
 }
 

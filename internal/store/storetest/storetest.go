@@ -40,6 +40,15 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Race", testRace},
 		{"MapsRoundTrip", testMapsRoundTrip},
 		{"TimesRoundTrip", testTimesRoundTrip},
+		{"Secrets", testSecrets},
+		{"SecretBytes", testSecretBytes},
+		{"SecretErrorsHideValues", testSecretErrorsHideValues},
+		{"Tokens", testTokens},
+		{"TokenHashBytes", testTokenHashBytes},
+		{"TokenCreateRace", testTokenCreateRace},
+		{"Audit", testAudit},
+		{"AuditDefaultLimit", testAuditDefaultLimit},
+		{"AttemptSetImage", testAttemptSetImage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
