@@ -13,9 +13,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/vault"
 )
 
 // maxSpecBytes bounds a pipeline definition sent to apply.
@@ -23,40 +25,75 @@ const maxSpecBytes = 1 << 20
 
 // Server serves the API.
 type Server struct {
-	eng *engine.Engine
-	st  store.Store
-	log *slog.Logger
-	mux *http.ServeMux
+	eng   *engine.Engine
+	st    store.Store
+	log   *slog.Logger
+	mux   *http.ServeMux
+	auth  *auth.Authenticator
+	vault *vault.Vault
 
 	// AfterApply, if set, is called after a pipeline definition changed, so
 	// schedules can be reloaded.
 	AfterApply func(ctx context.Context)
 }
 
+// Options configure a [Server].
+type Options struct {
+	Logger *slog.Logger
+	// Auth checks API tokens. Nil serves every endpoint to anyone: only for
+	// --dev, on loopback.
+	Auth *auth.Authenticator
+	// Vault holds secrets; nil disables the secrets endpoints.
+	Vault *vault.Vault
+	// CallbacksOnly serves health and the steps' callbacks and nothing else,
+	// as baton exec does: it has no clients but its own steps.
+	CallbacksOnly bool
+}
+
 // New returns the API handler over an engine and its store.
-func New(eng *engine.Engine, st store.Store, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+func New(eng *engine.Engine, st store.Store, o Options) *Server {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: eng, st: st, log: log, mux: http.NewServeMux()}
+	s := &Server{eng: eng, st: st, log: o.Logger, mux: http.NewServeMux(), auth: o.Auth, vault: o.Vault}
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	s.mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
-	s.mux.HandleFunc("POST /api/v1/pipelines", s.applyPipeline)
-	s.mux.HandleFunc("GET /api/v1/pipelines", s.listPipelines)
-	s.mux.HandleFunc("GET /api/v1/pipelines/{name}", s.getPipeline)
-	s.mux.HandleFunc("POST /api/v1/pipelines/{name}/runs", s.createRun)
-	s.mux.HandleFunc("GET /api/v1/runs", s.listRuns)
-	s.mux.HandleFunc("GET /api/v1/runs/{id}", s.getRun)
-	s.mux.HandleFunc("POST /api/v1/runs/{id}/cancel", s.cancelRun)
-	s.mux.HandleFunc("POST /api/v1/runs/{id}/retry", s.retryRun)
-	s.mux.Handle("GET /metrics", eng.Metrics().Handler())
-	s.mux.HandleFunc("GET /api/v1/runs/{id}/steps/{step}/logs", s.stepLogs)
 	s.mux.HandleFunc("POST /api/v1/callbacks/{run}/{step}/{attempt}", s.callback)
+	s.mux.HandleFunc("GET /api/v1/callbacks/{run}/{step}/{attempt}/secrets/{name}", s.callbackSecret)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 	})
+	if o.CallbacksOnly {
+		return s
+	}
+	s.mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
+	s.mux.Handle("GET /metrics", eng.Metrics().Handler())
+	for _, r := range []struct {
+		pattern string
+		need    auth.Role
+		h       http.HandlerFunc
+	}{
+		{"POST /api/v1/pipelines", auth.Admin, s.applyPipeline},
+		{"GET /api/v1/pipelines", auth.Viewer, s.listPipelines},
+		{"GET /api/v1/pipelines/{name}", auth.Viewer, s.getPipeline},
+		{"POST /api/v1/pipelines/{name}/runs", auth.Operator, s.createRun},
+		{"GET /api/v1/runs", auth.Viewer, s.listRuns},
+		{"GET /api/v1/runs/{id}", auth.Viewer, s.getRun},
+		{"POST /api/v1/runs/{id}/cancel", auth.Operator, s.cancelRun},
+		{"POST /api/v1/runs/{id}/retry", auth.Operator, s.retryRun},
+		{"GET /api/v1/runs/{id}/steps/{step}/logs", auth.Viewer, s.stepLogs},
+		{"GET /api/v1/secrets", auth.Admin, s.listSecrets},
+		{"PUT /api/v1/secrets/{name}", auth.Admin, s.putSecret},
+		{"DELETE /api/v1/secrets/{name}", auth.Admin, s.deleteSecret},
+		{"POST /api/v1/secrets/rotate", auth.Admin, s.rotateSecrets},
+		{"GET /api/v1/tokens", auth.Admin, s.listTokens},
+		{"POST /api/v1/tokens", auth.Admin, s.createToken},
+		{"DELETE /api/v1/tokens/{name}", auth.Admin, s.revokeToken},
+		{"GET /api/v1/audit", auth.Admin, s.listAudit},
+	} {
+		s.mux.Handle(r.pattern, s.guard(r.need, r.h))
+	}
 	return s
 }
 
@@ -122,6 +159,7 @@ func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) {
 	code := http.StatusOK
 	if created {
 		code = http.StatusCreated
+		s.audit(r, "pipeline.apply", row.Name, fmt.Sprintf("revision %d", row.Revision))
 	}
 	writeJSON(w, code, Pipeline{Name: row.Name, Revision: row.Revision, CreatedAt: row.CreatedAt, Created: &created})
 }
@@ -171,6 +209,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Error("run accepted but not started", "run_id", run.ID, "err", err)
 	}
+	s.audit(r, "run.create", run.ID, "pipeline "+run.Pipeline)
 	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
 	writeJSON(w, http.StatusAccepted, runJSON(run))
 }
@@ -284,6 +323,7 @@ func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
 		s.storeError(w, err)
 		return
 	}
+	s.audit(r, "run.cancel", id, "")
 	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "canceling"})
 }
 
@@ -320,6 +360,11 @@ func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Error("run accepted but not started", "run_id", run.ID, "err", err)
 	}
+	detail := "re-run of " + run.RetryOf
+	if req.From != "" {
+		detail += " from step " + req.From
+	}
+	s.audit(r, "run.retry", run.ID, detail)
 	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
 	writeJSON(w, http.StatusAccepted, runJSON(run))
 }
@@ -352,6 +397,12 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, "send the attempt's token: Authorization: Bearer $BATON_TOKEN")
 		return
 	}
+	run, step := r.PathValue("run"), r.PathValue("step")
+	// Who is asking comes before what they send.
+	if err := s.eng.CheckAttempt(r.Context(), run, step, attempt, token); err != nil {
+		s.callbackError(w, err)
+		return
+	}
 	vars, err := contract.ParseCallbackBody(r.Body)
 	switch {
 	case errors.Is(err, contract.ErrTooLarge):
@@ -361,10 +412,15 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	err = s.eng.PostOutputs(r.Context(), r.PathValue("run"), r.PathValue("step"), attempt, token, vars)
+	if err := s.eng.PostOutputs(r.Context(), run, step, attempt, token, vars); err != nil {
+		s.callbackError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(vars)})
+}
+
+func (s *Server) callbackError(w http.ResponseWriter, err error) {
 	switch {
-	case err == nil:
-		writeJSON(w, http.StatusOK, map[string]int{"accepted": len(vars)})
 	case errors.Is(err, engine.ErrUnauthorized):
 		writeError(w, http.StatusUnauthorized, err.Error())
 	case errors.Is(err, contract.ErrTooLarge):

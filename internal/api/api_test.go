@@ -43,7 +43,7 @@ func newServer(t *testing.T) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = api.New(eng, st, nil)
+	handler = api.New(eng, st, api.Options{})
 	t.Cleanup(func() {
 		srv.Close()
 		_ = eng.Close(context.Background())
@@ -189,17 +189,55 @@ func TestApplyRejectsBadSpec(t *testing.T) {
 
 func TestCallbackErrors(t *testing.T) {
 	t.Parallel()
+	bb := busybox(t)
 	s := newServer(t)
+	// The step leaves its token where the test can read it, then waits.
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	spec := `
+name: waits
+steps:
+  - name: s
+    command: ["` + bb + `", "sh", "-c", "echo -n $BATON_TOKEN > ` + tokenFile + `; sleep 30"]
+`
+	if code, body := s.do("POST", "/api/v1/pipelines", spec); code != http.StatusCreated {
+		t.Fatalf("apply: %d %s", code, body)
+	}
+	code, body := s.do("POST", "/api/v1/pipelines/waits/runs", "{}")
+	if code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", code, body)
+	}
+	var run api.Run
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	deadline := time.Now().Add(20 * time.Second)
+	for token == "" && time.Now().Before(deadline) {
+		b, _ := os.ReadFile(tokenFile)
+		token = string(b)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if token == "" {
+		t.Fatal("the step did not start")
+	}
+	path := "/api/v1/callbacks/" + run.ID + "/s/1"
+	bearer := "Bearer " + token
 	cases := []struct {
 		name, path, body, auth string
 		want                   int
 	}{
-		{"no token", "/api/v1/callbacks/r/s/1", `{"variables": {}}`, "", http.StatusUnauthorized},
-		{"bad attempt", "/api/v1/callbacks/r/s/zero", `{"variables": {}}`, "Bearer x", http.StatusNotFound},
-		{"unknown attempt", "/api/v1/callbacks/r/s/1", `{"variables": {"a": "b"}}`, "Bearer x", http.StatusNotFound},
-		{"not json", "/api/v1/callbacks/r/s/1", `nope`, "Bearer x", http.StatusBadRequest},
-		{"bad name", "/api/v1/callbacks/r/s/1", `{"variables": {"A=B": "c"}}`, "Bearer x", http.StatusBadRequest},
-		{"too large", "/api/v1/callbacks/r/s/1", `{"variables": {"a": "` + strings.Repeat("x", 300<<10) + `"}}`, "Bearer x", http.StatusRequestEntityTooLarge},
+		{"no token", path, `{"variables": {}}`, "", http.StatusUnauthorized},
+		{"bad attempt", "/api/v1/callbacks/" + run.ID + "/s/zero", `{"variables": {}}`, bearer, http.StatusNotFound},
+		{"wrong token", path, `{"variables": {"a": "b"}}`, "Bearer x", http.StatusUnauthorized},
+		{"another step", "/api/v1/callbacks/" + run.ID + "/other/1", `{"variables": {"a": "b"}}`, bearer, http.StatusUnauthorized},
+		{"another run", "/api/v1/callbacks/x" + run.ID + "/s/1", `{"variables": {"a": "b"}}`, bearer, http.StatusUnauthorized},
+		{"attempt not started", "/api/v1/callbacks/" + run.ID + "/s/2", `{"variables": {"a": "b"}}`, bearer, http.StatusUnauthorized},
+		{"not json", path, `nope`, bearer, http.StatusBadRequest},
+		{"bad name", path, `{"variables": {"A=B": "c"}}`, bearer, http.StatusBadRequest},
+		{"reserved name", path, `{"variables": {"LD_PRELOAD": "/evil.so"}}`, bearer, http.StatusBadRequest},
+		{"duplicate key", path, `{"variables": {"a": "1", "a": "2"}}`, bearer, http.StatusBadRequest},
+		{"too large", path, `{"variables": {"a": "` + strings.Repeat("x", 300<<10) + `"}}`, bearer, http.StatusRequestEntityTooLarge},
+		{"accepted", path, `{"variables": {"good": "yes"}}`, bearer, http.StatusOK},
 	}
 	for _, c := range cases {
 		var hdr []string
@@ -209,6 +247,23 @@ func TestCallbackErrors(t *testing.T) {
 		if code, body := s.do("POST", c.path, c.body, hdr...); code != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
 		}
+	}
+	a, err := s.st.AttemptGet(context.Background(), run.ID, "s", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Outputs) != 1 || a.Outputs["good"] != "yes" {
+		t.Errorf("outputs after the rejected posts = %v, want only good=yes", a.Outputs)
+	}
+	// Once the attempt ended, its token is stale: 409, and nothing changes.
+	if code, body := s.do("POST", "/api/v1/runs/"+run.ID+"/cancel", ""); code != http.StatusAccepted {
+		t.Fatalf("cancel: %d %s", code, body)
+	}
+	if _, err := s.eng.Wait(context.Background(), run.ID); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := s.do("POST", path, `{"variables": {"late": "1"}}`, "Authorization", bearer); code != http.StatusConflict {
+		t.Errorf("stale attempt: %d %s, want 409", code, body)
 	}
 }
 

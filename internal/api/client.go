@@ -16,6 +16,8 @@ type Client struct {
 	// BaseURL is the server's address, e.g. http://127.0.0.1:8080.
 	BaseURL string
 	HTTP    *http.Client
+	// Token is the API token sent with every request.
+	Token string
 }
 
 // NewClient returns a client for the server at base. A base without a scheme
@@ -56,6 +58,9 @@ func (c *Client) send(ctx context.Context, method, path, ctype string, body []by
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
@@ -151,4 +156,57 @@ func (c *Client) Logs(ctx context.Context, run, step string, follow bool, w io.W
 	defer resp.Body.Close()
 	_, err = io.Copy(w, resp.Body)
 	return err
+}
+
+// SetSecret stores a secret.
+func (c *Client) SetSecret(ctx context.Context, name string, value []byte) error {
+	return c.do(ctx, http.MethodPut, "/api/v1/secrets/"+url.PathEscape(name), "application/octet-stream", value, nil)
+}
+
+// Secrets lists secrets, without values.
+func (c *Client) Secrets(ctx context.Context) ([]Secret, error) {
+	var out []Secret
+	err := c.do(ctx, http.MethodGet, "/api/v1/secrets", "", nil, &out)
+	return out, err
+}
+
+// DeleteSecret removes a secret.
+func (c *Client) DeleteSecret(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/secrets/"+url.PathEscape(name), "", nil, nil)
+}
+
+// RotateSecrets re-seals every secret with the server's primary key.
+func (c *Client) RotateSecrets(ctx context.Context) (int, error) {
+	var out struct {
+		Resealed int `json:"resealed"`
+	}
+	err := c.do(ctx, http.MethodPost, "/api/v1/secrets/rotate", "", nil, &out)
+	return out.Resealed, err
+}
+
+// CreateToken makes an API token; the answer holds its value, shown once.
+func (c *Client) CreateToken(ctx context.Context, name, role string) (*Token, error) {
+	body, _ := json.Marshal(map[string]string{"name": name, "role": role})
+	var t Token
+	err := c.do(ctx, http.MethodPost, "/api/v1/tokens", "application/json", body, &t)
+	return &t, err
+}
+
+// Tokens lists API tokens, without values.
+func (c *Client) Tokens(ctx context.Context) ([]Token, error) {
+	var out []Token
+	err := c.do(ctx, http.MethodGet, "/api/v1/tokens", "", nil, &out)
+	return out, err
+}
+
+// RevokeToken revokes an API token.
+func (c *Client) RevokeToken(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(name), "", nil, nil)
+}
+
+// Audit returns the newest audit entries.
+func (c *Client) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := c.do(ctx, http.MethodGet, fmt.Sprintf("/api/v1/audit?limit=%d", limit), "", nil, &out)
+	return out, err
 }

@@ -11,7 +11,7 @@ import (
 func runApply(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "apply", "apply -f FILE|DIR [--server URL]")
 	file := fs.String("f", "", "pipeline definition `file`, or a directory of *.yaml files (required)")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -26,7 +26,7 @@ func runApply(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := newClient(*server)
+	c := server.client()
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {

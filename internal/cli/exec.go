@@ -48,7 +48,7 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("read pipeline: %w", err)
 	}
 	l, err := openLocal(ctx, env, localOptions{
-		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelWarn,
+		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelWarn, callbacksOnly: true,
 	})
 	if err != nil {
 		return err

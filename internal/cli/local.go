@@ -15,12 +15,16 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/executor/docker"
 	"github.com/baton-dev/baton/internal/executor/noop"
 	"github.com/baton-dev/baton/internal/executor/process"
+	"github.com/baton-dev/baton/internal/imagepolicy"
+	"github.com/baton-dev/baton/internal/secret"
 	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/vault"
 )
 
 // local is an engine on this machine: the SQLite store, an executor, and the
@@ -43,6 +47,16 @@ type localOptions struct {
 	callbackURL string
 	logLevel    slog.Level
 	maxParallel int
+	// callbacksOnly serves the steps' callbacks and nothing else (exec).
+	callbacksOnly bool
+	// dev serves the API without tokens; only on loopback.
+	dev             bool
+	tlsCert, tlsKey string
+	secretKeyFile   string
+	oldSecretKeys   []string
+	imagePolicy     imagepolicy.Policy
+	allowCaps       []string
+	defaultLimits   executor.Limits
 }
 
 // defaultDataDir is where state lives when no --data-dir is given.
@@ -74,6 +88,12 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open store in %s: %w", o.dataDir, err)
 	}
+	ring, err := loadKeyring(env, o)
+	if err != nil {
+		l.st.Close()
+		return nil, err
+	}
+	vlt := vault.New(l.st, ring)
 	l.ln, err = net.Listen("tcp", o.listen)
 	if err != nil {
 		l.st.Close()
@@ -81,32 +101,93 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
 	}
 	cb := o.callbackURL
 	if cb == "" {
-		cb = defaultCallbackURL(exec.Name(), l.ln.Addr())
+		cb = defaultCallbackURL(exec.Name(), l.ln.Addr(), o.tlsCert != "")
 	}
-	l.eng, err = engine.New(engine.Config{Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel})
+	cfg := engine.Config{
+		Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel,
+		Secrets: vlt, AllowCaps: o.allowCaps,
+	}
+	if exec.Name() == "docker" {
+		// Server-wide defaults bound containers; a local process cannot be
+		// bound the same way, so they do not apply to it.
+		cfg.DefaultLimits = o.defaultLimits
+	}
+	if len(o.imagePolicy.Allow) > 0 || o.imagePolicy.RequireDigest {
+		cfg.ImagePolicy = o.imagePolicy.Check
+	}
+	l.eng, err = engine.New(cfg)
 	if err != nil {
 		l.ln.Close()
 		l.st.Close()
 		return nil, err
 	}
-	l.api = api.New(l.eng, l.st, l.log)
+	apiOpts := api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: o.callbacksOnly}
+	if !o.dev && !o.callbacksOnly {
+		apiOpts.Auth = auth.New(l.st)
+	}
+	l.api = api.New(l.eng, l.st, apiOpts)
 	l.srv = &http.Server{Handler: l.api, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
-		if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var err error
+		if o.tlsCert != "" {
+			err = l.srv.ServeTLS(l.ln, o.tlsCert, o.tlsKey)
+		} else {
+			err = l.srv.Serve(l.ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
 			l.log.Error("api server", "err", err)
 		}
 	}()
 	return l, nil
 }
 
+// loadKeyring finds the key secrets are sealed with: BATON_SECRET_KEY, else
+// the key file, which is made at the first start when it is the default one.
+func loadKeyring(env *Env, o localOptions) (*secret.Keyring, error) {
+	var primary *secret.Key
+	var err error
+	if text := env.Getenv("BATON_SECRET_KEY"); text != "" {
+		primary, err = secret.ParseKey(text)
+		if err != nil {
+			return nil, fmt.Errorf("BATON_SECRET_KEY: %w", err)
+		}
+	} else {
+		file := o.secretKeyFile
+		if file == "" {
+			file = filepath.Join(o.dataDir, "secret.key")
+			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+				if err := secret.GenerateKeyFile(file); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if primary, err = secret.LoadKey(file); err != nil {
+			return nil, err
+		}
+	}
+	var old []*secret.Key
+	for _, f := range o.oldSecretKeys {
+		k, err := secret.LoadKey(f)
+		if err != nil {
+			return nil, err
+		}
+		old = append(old, k)
+	}
+	return secret.NewKeyring(primary, old...), nil
+}
+
 // defaultCallbackURL is the API's address as a step sees it: containers reach
 // the host through host.docker.internal, processes through loopback.
-func defaultCallbackURL(executorName string, addr net.Addr) string {
+func defaultCallbackURL(executorName string, addr net.Addr, tls bool) string {
 	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
-	if executorName == "docker" {
-		return "http://host.docker.internal:" + port
+	scheme := "http://"
+	if tls {
+		scheme = "https://"
 	}
-	return "http://127.0.0.1:" + port
+	if executorName == "docker" {
+		return scheme + "host.docker.internal:" + port
+	}
+	return scheme + "127.0.0.1:" + port
 }
 
 // close stops the API and the engine, leaving running steps running. It

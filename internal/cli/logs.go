@@ -8,7 +8,7 @@ import (
 func runLogs(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "logs", "logs RUN [STEP] [-f]")
 	follow := fs.Bool("f", false, "follow: keep printing until the step (or, without STEP, every step) has ended")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -16,7 +16,7 @@ func runLogs(ctx context.Context, env *Env, args []string) error {
 	if len(pos) < 1 || len(pos) > 2 {
 		return usagef("give a run id and, optionally, a step name")
 	}
-	c := newClient(*server)
+	c := server.client()
 	if len(pos) == 2 {
 		return c.Logs(ctx, pos[0], pos[1], *follow, env.Stdout)
 	}

@@ -25,6 +25,7 @@ type command struct {
 
 // Env is what a command may touch: its output streams and environment.
 type Env struct {
+	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
@@ -41,6 +42,9 @@ func init() {
 		{"run", "start a run of a pipeline on a server", runRun},
 		{"runs", "list, show or cancel runs on a server", runRuns},
 		{"logs", "print a run's step logs", runLogs},
+		{"secrets", "set, list and remove secrets steps may use; make and rotate keys", runSecrets},
+		{"tokens", "create, list and revoke API tokens", runTokens},
+		{"audit", "show who changed what through the API", runAudit},
 		{"version", "print baton's version", func(_ context.Context, env *Env, _ []string) error {
 			fmt.Fprintln(env.Stdout, "baton", Version)
 			return nil
@@ -62,7 +66,7 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 
 // Main runs baton with args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	env := &Env{Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
+	env := &Env{Stdin: os.Stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		printHelp(stdout)
 		return 0

@@ -13,7 +13,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	params := paramFlag{}
 	fs.Var(params, "p", "param as `NAME=VALUE`; repeat for several")
 	watch := fs.Bool("watch", false, "follow the run's progress and exit 0 only if it succeeded")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -21,7 +21,7 @@ func runRun(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give exactly one pipeline name")
 	}
-	c := newClient(*server)
+	c := server.client()
 	run, err := c.Trigger(ctx, pos[0], params)
 	if err != nil {
 		return err

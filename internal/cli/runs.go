@@ -41,7 +41,7 @@ func runsList(ctx context.Context, env *Env, args []string) error {
 	status := fs.String("status", "", "only runs in these `statuses`, comma-separated (queued,running,succeeded,failed,canceled)")
 	limit := fs.Int("limit", 20, "at most `n` runs")
 	output := fs.String("output", "text", "text or json")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func runsList(ctx context.Context, env *Env, args []string) error {
 		q.Set("status", *status)
 	}
 	q.Set("limit", strconv.Itoa(*limit))
-	runs, err := newClient(*server).Runs(ctx, q)
+	runs, err := server.client().Runs(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func runsList(ctx context.Context, env *Env, args []string) error {
 func runsGet(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "runs get", "runs get RUN [--output text|json]")
 	output := fs.String("output", "text", "text or json")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -79,7 +79,7 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give exactly one run id")
 	}
-	r, err := newClient(*server).Run(ctx, pos[0])
+	r, err := server.client().Run(ctx, pos[0])
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 
 func runsCancel(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "runs cancel", "runs cancel RUN")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -140,7 +140,7 @@ func runsCancel(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give exactly one run id")
 	}
-	if err := newClient(*server).Cancel(ctx, pos[0]); err != nil {
+	if err := server.client().Cancel(ctx, pos[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "run %s canceling\n", pos[0])
@@ -152,7 +152,7 @@ func runsRetry(ctx context.Context, env *Env, args []string) error {
 	from := fs.String("from", "", "run this `step` and every step after it again; default: the steps that did not succeed")
 	params := paramFlag{}
 	fs.Var(params, "p", "param as `NAME=VALUE`, replacing the earlier run's; repeat for several")
-	server := serverFlag(fs, env)
+	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -160,7 +160,7 @@ func runsRetry(ctx context.Context, env *Env, args []string) error {
 	if len(pos) != 1 {
 		return usagef("give exactly one run id")
 	}
-	r, err := newClient(*server).Retry(ctx, pos[0], *from, params)
+	r, err := server.client().Retry(ctx, pos[0], *from, params)
 	if err != nil {
 		return err
 	}

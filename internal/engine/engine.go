@@ -39,6 +39,15 @@ type Config struct {
 	// MaxParallel bounds the step attempts running at once across all runs;
 	// 0 means no bound. Steps beyond it wait, pending.
 	MaxParallel int
+	// Secrets opens the secrets steps declare; nil means none can be used.
+	Secrets SecretSource
+	// ImagePolicy, if set, refuses images steps may not run, before any
+	// container is created.
+	ImagePolicy func(image string) error
+	// AllowCaps are the Linux capabilities steps may add back.
+	AllowCaps []string
+	// DefaultLimits apply to steps that set no resources of their own.
+	DefaultLimits executor.Limits
 	// Metrics receives counts; nil makes a fresh set, see [Engine.Metrics].
 	Metrics *metrics.Metrics
 }
@@ -73,6 +82,9 @@ type Engine struct {
 	// posted marks attempts that posted outputs through the callback in this
 	// life of the engine, so the others need no store read at their end.
 	posted sync.Map
+	// maskers hold, per running attempt, what must never appear in its logs
+	// or outputs: its secrets and token.
+	maskers sync.Map
 
 	// slots bounds the attempts running at once; nil means no bound.
 	slots chan struct{}

@@ -59,7 +59,7 @@ func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = api.New(h.eng, st, nil)
+	handler = api.New(h.eng, st, api.Options{})
 	t.Cleanup(func() {
 		h.srv.Close()
 		_ = h.eng.Close(context.Background())

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/mask"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -53,6 +54,9 @@ func (r *runner) followLogs(step string, attempt int, h *executor.Handle, logged
 func (s *logSink) add(l executor.LogLine) {
 	if !s.logged.IsZero() && !l.Time.After(s.logged) {
 		return
+	}
+	if m, ok := s.r.e.maskers.Load(attemptKey{s.r.run.ID, s.step, s.attempt}); ok {
+		l.Text = m.(*mask.Masker).String(l.Text)
 	}
 	s.mu.Lock()
 	s.buf = append(s.buf, store.LogLine{Time: l.Time, Stream: l.Stream, Text: l.Text})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/failpoint"
+	"github.com/baton-dev/baton/internal/mask"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -20,19 +21,43 @@ var (
 	ErrStale = errors.New("attempt is no longer running")
 )
 
-// PostOutputs takes outputs a running attempt posts through the callback. They
-// are kept with the attempt and join the run's variables only if the step
-// succeeds.
-func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt int, token string, outputs map[string]string) error {
+// CheckAttempt authenticates a step's call with its attempt token: an
+// unknown attempt or a wrong token is [ErrUnauthorized], an attempt that ended
+// is [ErrStale].
+func (e *Engine) CheckAttempt(ctx context.Context, runID, step string, attempt int, token string) error {
+	_, err := e.checkAttempt(ctx, runID, step, attempt, token)
+	return err
+}
+
+func (e *Engine) checkAttempt(ctx context.Context, runID, step string, attempt int, token string) (*store.AttemptRow, error) {
 	a, err := e.st.AttemptGet(ctx, runID, step, attempt)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnauthorized // say nothing of which attempts exist
+	}
 	if err != nil {
-		return fmt.Errorf("engine: attempt %d of step %q of run %s: %w", attempt, step, runID, err)
+		return nil, fmt.Errorf("engine: attempt %d of step %q of run %s: %w", attempt, step, runID, err)
 	}
 	if subtle.ConstantTimeCompare(hashToken(token), a.TokenHash) != 1 {
-		return ErrUnauthorized
+		return nil, ErrUnauthorized
 	}
 	if a.Status != store.StepRunning {
-		return fmt.Errorf("engine: attempt %d of step %q is %s: %w", attempt, step, a.Status, ErrStale)
+		return nil, fmt.Errorf("engine: attempt %d of step %q is %s: %w", attempt, step, a.Status, ErrStale)
+	}
+	return a, nil
+}
+
+// PostOutputs takes outputs a running attempt posts through the callback. They
+// are kept with the attempt and join the run's variables only if the step
+// succeeds. Reserved names and values carrying a secret are [ErrInvalid].
+func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt int, token string, outputs map[string]string) error {
+	a, err := e.checkAttempt(ctx, runID, step, attempt, token)
+	if err != nil {
+		return err
+	}
+	m, _ := e.maskers.Load(attemptKey{runID, step, attempt})
+	masker, _ := m.(*mask.Masker)
+	if err := checkOutputs(outputs, masker); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	merged := maps.Clone(a.Outputs)
 	if merged == nil {
@@ -83,6 +108,11 @@ func (r *runner) collectOutputs(step string, attempt int, file []byte, readPoste
 		maps.Copy(outputs, parsed)
 	}
 	if err := contract.CheckTotal(outputs); err != nil {
+		return nil, err.Error()
+	}
+	m, _ := r.e.maskers.Load(attemptKey{r.run.ID, step, attempt})
+	masker, _ := m.(*mask.Masker)
+	if err := checkOutputs(outputs, masker); err != nil {
 		return nil, err.Error()
 	}
 	return outputs, ""

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,9 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	if err != nil {
 		return outcome{status: store.StepFailed, err: err.Error()}
 	}
+	if err := r.e.checkPolicy(st); err != nil {
+		return outcome{status: store.StepFailed, err: err.Error()}
+	}
 	if r.e.slots != nil {
 		select {
 		case r.e.slots <- struct{}{}:
@@ -126,6 +130,10 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		}
 	}
 	token, hash := newToken()
+	files, secretEnv, masker, err := r.e.stepSecrets(ctx, st, token)
+	if err != nil {
+		return outcome{status: store.StepFailed, err: err.Error()}
+	}
 	now := r.e.cfg.Now()
 	if err := r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now}); err != nil {
 		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
@@ -135,10 +143,15 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	if r.e.cfg.CallbackURL != "" {
 		callback = fmt.Sprintf("%s/api/v1/callbacks/%s/%s/%d", strings.TrimRight(r.e.cfg.CallbackURL, "/"), r.run.ID, st.Name, n)
 	}
+	key := attemptKey{r.run.ID, st.Name, n}
+	r.e.maskers.Store(key, masker)
+	defer r.e.maskers.Delete(key)
+	env := stepEnv(r.spec, st, vars, r.run.ID, n, callback, token)
+	maps.Copy(env, secretEnv)
 	spec := &executor.Spec{
 		RunID: r.run.ID, Step: st.Name, Attempt: n,
-		Image: st.Image, Command: st.Command, Pull: st.Pull,
-		Env: stepEnv(r.spec, st, vars, r.run.ID, n, callback, token),
+		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env,
+		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
 	}
 	startCtx, cancel := context.WithTimeout(ctx, 30*time.Minute)
 	h, err := r.e.exec.Start(startCtx, spec)
@@ -187,6 +200,13 @@ func (r *runner) resume(st *pipeline.Step, n int) outcome {
 		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true}
 	}
 	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
+	// The token died with the earlier life's memory; the secrets are still
+	// masked.
+	if _, _, masker, err := r.e.stepSecrets(ctx, st, ""); err == nil {
+		key := attemptKey{r.run.ID, st.Name, n}
+		r.e.maskers.Store(key, masker)
+		defer r.e.maskers.Delete(key)
+	}
 	return r.supervise(st, n, h, a.StartedAt, true, r.e.lastLogTime(ctx, r.run.ID, st.Name, n))
 }
 
@@ -241,6 +261,9 @@ wait:
 	failpoint.Hit(failpoint.LogsArchived)
 	_, posted := r.e.posted.LoadAndDelete(attemptKey{r.run.ID, st.Name, n})
 
+	if w.res != nil {
+		r.recordImage(st.Name, n, w.res.ImageDigest)
+	}
 	o := outcome{status: store.StepFailed, attempt: n, handle: h, retryable: true}
 	switch {
 	case why != "" && r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), errCanceled):
@@ -291,6 +314,16 @@ func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.
 			return nil, err
 		}
 		delay = min(delay*2, 15*time.Second)
+	}
+}
+
+// recordImage stores the image an attempt ran, by digest.
+func (r *runner) recordImage(step string, attempt int, digest string) {
+	if digest == "" {
+		return
+	}
+	if err := r.e.st.AttemptSetImage(context.WithoutCancel(r.ctx), r.run.ID, step, attempt, digest); err != nil {
+		r.e.log.Warn("record image digest", "run_id", r.run.ID, "step", step, "err", err)
 	}
 }
 

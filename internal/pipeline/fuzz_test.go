@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,6 +28,8 @@ func FuzzParse(f *testing.F) {
 		base + "timeout: 1h\nconcurrency: 3\nschedules: [{cron: '@every 1s', overlap: queue, catchup: all}, {cron: '@every 1s'}]\n",
 		base + "  - {name: b, command: [b], retry: {limit: 3, backoff: 1s, max_backoff: 4s, exit_codes: [1, 75]}}\n",
 		"a: 1\n---\nb: 2\n",
+		base + "  - {name: b, command: [b], user: '1000:1000', read_only: true, cap_add: [NET_RAW, CAP_CHOWN]}\n",
+		base + "  - {name: b, command: [b], env: {K: v}, secrets: [{name: s.1}, {name: t, env: T}], resources: {memory: 512Mi, pids: 9, cpus: 0.5}}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -67,6 +70,7 @@ func FuzzParse(f *testing.F) {
 			if r.Limit > 0 && (r.Delay(r.Limit+1) < r.Delay(2) || r.Delay(r.Limit+1) > r.MaxBackoff) {
 				t.Fatalf("step %q: %+v.Delay is out of order", st.Name, r)
 			}
+			checkIsolation(t, s, &st)
 		}
 		keys := make(map[string]bool)
 		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
@@ -102,4 +106,43 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkIsolation checks what Parse promises about a step's secrets,
+// resources, user and capabilities.
+func checkIsolation(t *testing.T, s *Spec, st *Step) {
+	t.Helper()
+	names := make(map[string]bool)
+	envs := make(map[string]bool)
+	for _, sec := range st.Secrets {
+		if secretNameProblem(sec.Name) != "" || names[sec.Name] {
+			t.Fatalf("step %q: accepted secret name %q", st.Name, sec.Name)
+		}
+		names[sec.Name] = true
+		if sec.Env == "" {
+			continue
+		}
+		_, inEnv := st.Env[sec.Env]
+		if IsReservedName(sec.Env) || strings.HasPrefix(sec.Env, s.EnvPrefix) || envs[sec.Env] || inEnv {
+			t.Fatalf("step %q: accepted secret env %q", st.Name, sec.Env)
+		}
+		envs[sec.Env] = true
+	}
+	for key := range st.Env {
+		if IsReservedName(key) && !slices.Contains(reservedNames, key) {
+			t.Fatalf("step %q: accepted env key %q", st.Name, key)
+		}
+	}
+	r := st.Resources
+	if r.MemoryBytes != 0 && r.MemoryBytes < minMemoryBytes || r.PIDs < 0 || r.PIDs > maxPIDs || r.NanoCPUs < 0 || r.NanoCPUs > maxCPUs*1e9 {
+		t.Fatalf("step %q: accepted resources %+v", st.Name, r)
+	}
+	if st.User != "" && userProblem(st.User) != "" {
+		t.Fatalf("step %q: accepted user %q", st.Name, st.User)
+	}
+	for i, c := range st.CapAdd {
+		if !slices.Contains(capabilities, c) || slices.Contains(st.CapAdd[:i], c) {
+			t.Fatalf("step %q: accepted cap_add %q", st.Name, st.CapAdd)
+		}
+	}
 }

@@ -196,6 +196,9 @@ func envPrefixProblem(prefix string) string {
 	if strings.HasPrefix("BATON_", prefix) || strings.HasPrefix(prefix, "BATON_") && !strings.HasPrefix(prefix, DefaultEnvPrefix) {
 		return fmt.Sprintf("%q could make a variable's name clash with baton's own BATON_ variables; use %s or a prefix of your own such as ___", prefix, DefaultEnvPrefix)
 	}
+	if strings.HasPrefix(prefix, "LD_") || strings.HasPrefix("LD_", prefix) {
+		return fmt.Sprintf("%q would let a variable such as PRELOAD become LD_PRELOAD and change how every step's programs load; use a prefix of your own such as ___", prefix)
+	}
 	return ""
 }
 

@@ -47,6 +47,9 @@ type Step struct {
 	Name    string
 	Image   string
 	Command []string
+	// Env keys may be PATH and the other plain names [IsReservedName]
+	// reserves, which the file's author sets on purpose, but never start
+	// with BATON_ or LD_.
 	Env     map[string]string
 	Timeout time.Duration // zero means no timeout
 	Retry   Retry
@@ -55,4 +58,17 @@ type Step struct {
 	// a step other than the first in listed order: a step without needs: waits
 	// for the one listed before it.
 	Needs []string
+	// Secrets are delivered as files in [SecretDir], or in environment
+	// variables when they ask for one.
+	Secrets   []SecretRef
+	Resources Resources
+	// User runs the command as "uid", "uid:gid" or a name (also "name:group");
+	// "" means the image's user.
+	User string
+	// ReadOnly mounts the container's root file system read-only.
+	ReadOnly bool
+	// CapAdd are Linux capabilities to add, upper case and without CAP_,
+	// each listed once, e.g. NET_BIND_SERVICE. Whether they are allowed is
+	// the server's policy.
+	CapAdd []string
 }

@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs"}
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add"}
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
@@ -115,6 +115,26 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 		}
 		sn.needs = p.resolve(v)
 	}
+	if v, ok := f["secrets"]; ok {
+		st.Secrets = p.secrets(v, field+".secrets", envPrefix, st.Env)
+	}
+	if v, ok := f["resources"]; ok {
+		st.Resources = p.resources(v, field+".resources")
+	}
+	if v, ok := f["user"]; ok {
+		if user, ok := p.str(v, field+".user"); ok {
+			if problem := userProblem(user); problem != "" {
+				p.errorf(v, field+".user", "%s", problem)
+			}
+			st.User = user
+		}
+	}
+	if v, ok := f["read_only"]; ok {
+		st.ReadOnly, _ = p.boolean(v, field+".read_only")
+	}
+	if v, ok := f["cap_add"]; ok {
+		st.CapAdd = p.capAdd(v, field+".cap_add")
+	}
 	return st, sn
 }
 
@@ -127,8 +147,13 @@ func (p *parser) env(n *yaml.Node, field, envPrefix string) map[string]string {
 		case err != nil:
 			p.errorf(at, name, "is not a valid environment variable name: %v", err)
 			continue
-		case strings.HasPrefix(e.key, "BATON_"):
-			p.errorf(at, name, "names starting with BATON_ are baton's own; pick another name")
+		case IsReservedName(e.key) && !slices.Contains(reservedNames, e.key):
+			// The plain names, PATH and the like, are the author's to set.
+			if strings.HasPrefix(e.key, "LD_") {
+				p.errorf(at, name, "%s; set it inside command instead, e.g. [sh, -c, 'LD_LIBRARY_PATH=/opt/lib exec ./run'], or in the image", reservedReason(e.key))
+			} else {
+				p.errorf(at, name, "%s; pick another name", reservedReason(e.key))
+			}
 			continue
 		case strings.HasPrefix(e.key, envPrefix):
 			p.errorf(at, name, "starts with %q, the env_prefix of run variables; define it under vars instead", envPrefix)
