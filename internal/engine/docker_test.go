@@ -13,7 +13,7 @@ import (
 
 // newDockerHarness is a harness on the real Docker engine. The API listens
 // on every interface so containers reach it through host.docker.internal.
-func newDockerHarness(t testing.TB) (*harness, *docker.Executor, string) {
+func newDockerHarness(t testing.TB, configure ...func(*engine.Config)) (*harness, *docker.Executor, string) {
 	t.Helper()
 	image := dockertest.BusyboxImage(t)
 	d, err := docker.New(docker.Options{OutputDir: t.TempDir()})
@@ -21,7 +21,7 @@ func newDockerHarness(t testing.TB) (*harness, *docker.Executor, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
-	return newHarness(t, d, "0.0.0.0:0", "host.docker.internal"), d, image
+	return newHarness(t, d, "0.0.0.0:0", "host.docker.internal", configure...), d, image
 }
 
 // leftovers returns the containers baton labelled for a run that still exist.

@@ -28,18 +28,21 @@ type harness struct {
 	eng  *engine.Engine
 	exec executor.Executor
 	srv  *httptest.Server
+	// dbFile is the SQLite file the store writes.
+	dbFile string
 }
 
 // newHarness listens on listen ("" for loopback); steps call back through
 // callbackHost, or the listen address when it is empty.
-func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost string) *harness {
+func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost string, configure ...func(*engine.Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
+	dbFile := filepath.Join(t.TempDir(), "baton.db")
+	st, err := sqlite.Open(ctx, dbFile, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, st: st, exec: exec}
+	h := &harness{t: t, st: st, exec: exec, dbFile: dbFile}
 	var handler http.Handler = http.NotFoundHandler()
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	if listen != "" {
@@ -55,7 +58,11 @@ func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost strin
 	if callbackHost != "" {
 		cb = "http://" + callbackHost + ":" + h.srv.URL[strings.LastIndex(h.srv.URL, ":")+1:]
 	}
-	h.eng, err = engine.New(engine.Config{Store: st, Executor: exec, CallbackURL: cb, StopGrace: 2 * time.Second, LogFlush: 20 * time.Millisecond})
+	cfg := engine.Config{Store: st, Executor: exec, CallbackURL: cb, StopGrace: 2 * time.Second, LogFlush: 20 * time.Millisecond}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	h.eng, err = engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
