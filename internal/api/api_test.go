@@ -17,7 +17,9 @@ import (
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/secret"
 	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/vault"
 )
 
 // server is the API over a real engine, SQLite file and HTTP listener.
@@ -36,14 +38,15 @@ func newServer(t *testing.T) *server {
 	}
 	var handler http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	vlt := vault.New(st, secret.NewKeyring(secret.GenerateKey()))
 	eng, err := engine.New(engine.Config{
 		Store: st, Executor: process.New(process.Options{Dir: t.TempDir()}),
-		CallbackURL: srv.URL, LogFlush: 20 * time.Millisecond,
+		CallbackURL: srv.URL, LogFlush: 20 * time.Millisecond, Secrets: vlt,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = api.New(eng, st, api.Options{})
+	handler = api.New(eng, st, api.Options{Vault: vlt})
 	t.Cleanup(func() {
 		srv.Close()
 		_ = eng.Close(context.Background())
@@ -197,8 +200,17 @@ func TestCallbackErrors(t *testing.T) {
 name: waits
 steps:
   - name: s
+    secrets: [{name: db_password}]
     command: ["` + bb + `", "sh", "-c", "echo -n $BATON_TOKEN > ` + tokenFile + `; sleep 30"]
+  - name: other
+    secrets: [{name: api_key}]
+    command: ["` + bb + `", "true"]
 `
+	for name, v := range map[string]string{"db_password": "pw-123456", "api_key": "key-123456"} {
+		if code, body := s.do("PUT", "/api/v1/secrets/"+name, v); code != http.StatusOK {
+			t.Fatalf("set secret: %d %s", code, body)
+		}
+	}
 	if code, body := s.do("POST", "/api/v1/pipelines", spec); code != http.StatusCreated {
 		t.Fatalf("apply: %d %s", code, body)
 	}
@@ -248,6 +260,34 @@ steps:
 			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
 		}
 	}
+	// Secret reads: only what the step declares, only with its token.
+	secrets := []struct {
+		name, path, auth string
+		want             int
+	}{
+		{"declared", path + "/secrets/db_password", bearer, http.StatusOK},
+		{"not declared by this step", path + "/secrets/api_key", bearer, http.StatusForbidden},
+		{"no token", path + "/secrets/db_password", "", http.StatusUnauthorized},
+		{"malformed token", path + "/secrets/db_password", "Bearer not a token", http.StatusUnauthorized},
+		{"another step's path", "/api/v1/callbacks/" + run.ID + "/other/1/secrets/api_key", bearer, http.StatusUnauthorized},
+		{"another run's path", "/api/v1/callbacks/x" + run.ID + "/s/1/secrets/db_password", bearer, http.StatusUnauthorized},
+	}
+	for _, c := range secrets {
+		var hdr []string
+		if c.auth != "" {
+			hdr = []string{"Authorization", c.auth}
+		}
+		code, body := s.do("GET", c.path, "", hdr...)
+		if code != c.want {
+			t.Errorf("secret read, %s: %d %s, want %d", c.name, code, body, c.want)
+		}
+		if c.want == http.StatusOK && body != "pw-123456" {
+			t.Errorf("secret read: %q", body)
+		}
+		if c.want != http.StatusOK && strings.Contains(body, "123456") {
+			t.Errorf("secret read, %s: a refusal shows a value: %s", c.name, body)
+		}
+	}
 	a, err := s.st.AttemptGet(context.Background(), run.ID, "s", 1)
 	if err != nil {
 		t.Fatal(err)
@@ -264,6 +304,9 @@ steps:
 	}
 	if code, body := s.do("POST", path, `{"variables": {"late": "1"}}`, "Authorization", bearer); code != http.StatusConflict {
 		t.Errorf("stale attempt: %d %s, want 409", code, body)
+	}
+	if code, body := s.do("GET", path+"/secrets/db_password", "", "Authorization", bearer); code != http.StatusConflict || strings.Contains(body, "pw-") {
+		t.Errorf("secret read after the attempt ended: %d %s, want 409", code, body)
 	}
 }
 

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -76,7 +77,7 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 	sub, args := subcommand(args)
 	switch sub {
 	case "set":
-		fs := newFlags(env, "secrets set", "secrets set NAME [--file F]   (value from standard input without --file)")
+		fs := newFlags(env, "secrets set", "secrets set NAME [--file F]   (value from standard input, one trailing newline dropped, without --file)")
 		file := fs.String("file", "", "read the value from this `file` instead of standard input")
 		r := remoteFlags(fs, env)
 		pos, err := parse(fs, args)
@@ -91,6 +92,9 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 			value, err = os.ReadFile(*file)
 		} else {
 			value, err = io.ReadAll(io.LimitReader(env.Stdin, 1<<20))
+			// echo and here-documents end with a newline that is not part of
+			// the secret; a file given with --file is taken as it is.
+			value = bytes.TrimSuffix(bytes.TrimSuffix(value, []byte("\n")), []byte("\r"))
 		}
 		if err != nil {
 			return fmt.Errorf("read the secret's value: %w", err)

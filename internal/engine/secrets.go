@@ -41,6 +41,11 @@ func (e *Engine) stepSecrets(ctx context.Context, st *pipeline.Step, token strin
 			return nil, nil, nil, fmt.Errorf("secret %q: %w", ref.Name, err)
 		}
 		values = append(values, string(v))
+		// A value read from a file often ends in a newline the step drops
+		// ($(cat file)); mask what it prints either way.
+		if trimmed := strings.TrimSpace(string(v)); trimmed != string(v) {
+			values = append(values, trimmed)
+		}
 		if ref.Env != "" {
 			if env == nil {
 				env = make(map[string]string)
