@@ -16,8 +16,8 @@ import (
 	"github.com/baton-dev/baton/internal/api"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor/process"
-	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/secret"
+	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/store/sqlite"
 	"github.com/baton-dev/baton/internal/vault"
 )

@@ -4,6 +4,12 @@
 // this machine) it is a bind-mounted host file, read directly after exit;
 // otherwise it is copied into and out of the container, which works with a
 // remote engine but costs two archive calls per attempt.
+//
+// Every container is hardened the same way (see [Executor.Start]): all
+// capabilities dropped, no new privileges, a process limit, a private /tmp,
+// and no host namespaces. Secrets are written to a host tmpfs and
+// bind-mounted read-only at [executor.SecretsDir], so steps with secrets
+// need an engine on this machine.
 package docker
 
 import (
@@ -51,6 +57,13 @@ type Options struct {
 	// each attempt's output file is made there. Leave it empty for an engine
 	// on another machine.
 	OutputDir string
+	// SecretsDir is a host directory on a tmpfs where each attempt's
+	// secrets are written for the engine to bind-mount; empty means
+	// [DefaultSecretsDir]. Only attempts with secrets use it.
+	SecretsDir string
+	// DefaultLimits apply to attempts whose spec leaves a limit zero. A zero
+	// PIDs here means [DefaultPIDs]; zero memory or CPUs mean no limit.
+	DefaultLimits executor.Limits
 }
 
 // Executor runs attempts as containers. Everything it needs is on the
@@ -61,6 +74,8 @@ type Executor struct {
 	logger     *slog.Logger
 	extraHosts []string
 	outputDir  string
+	secretsDir string
+	defaults   executor.Limits
 }
 
 var (
@@ -82,11 +97,19 @@ func New(opts Options) (*Executor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SecretsDir == "" {
+		opts.SecretsDir = DefaultSecretsDir
+	}
+	if opts.DefaultLimits.PIDs == 0 {
+		opts.DefaultLimits.PIDs = DefaultPIDs
+	}
 	return &Executor{
 		cli:        cli,
 		logger:     opts.Logger,
 		extraHosts: append([]string{hostGateway}, opts.ExtraHosts...),
 		outputDir:  opts.OutputDir,
+		secretsDir: filepath.Clean(opts.SecretsDir),
+		defaults:   opts.DefaultLimits,
 	}, nil
 }
 
@@ -105,7 +128,11 @@ func (e *Executor) Ping(ctx context.Context) error {
 }
 
 // Start implements [executor.Executor]. The container runs spec.Command as
-// its Cmd, so the image's entrypoint, if any, still applies.
+// its Cmd, so the image's entrypoint, if any, still applies. It runs as
+// spec.User (or the image's user) with the limits, capabilities and root
+// file system the spec asks for, on top of the hardening in
+// [Executor.hostConfig]. Secrets are bind-mounted read-only; they appear in
+// neither the container's environment nor its configuration.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
 	if spec.Image == "" {
 		return nil, fmt.Errorf("docker: %w: step %q has no image; add image: to the step, or run it with --executor process", executor.ErrImageNotFound, spec.Step)
@@ -115,22 +142,38 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 		Cmd:    spec.Command,
 		Env:    envList(spec.Env),
 		Labels: labels(spec),
+		User:   spec.User,
 	}
-	hostCfg := &container.HostConfig{ExtraHosts: e.extraHosts}
 	name := containerName(spec)
-	dir := ""
-	if e.outputDir != "" {
-		var err error
-		if dir, err = makeOutputDir(e.outputDir, name); err != nil {
-			return nil, err
-		}
-		hostCfg.Binds = []string{dir + ":" + path.Dir(OutputPath)}
-	}
-	created, err := e.create(ctx, cfg, hostCfg, name, spec.Pull)
-	if err != nil {
+	var dir, secrets string
+	cleanup := func() {
 		if dir != "" {
 			_ = os.RemoveAll(dir)
 		}
+		if err := e.removeSecrets(secrets); err != nil {
+			e.logger.Warn("docker: remove secrets", "container", name, "err", err)
+		}
+	}
+	var err error
+	if e.outputDir != "" {
+		if dir, err = makeOutputDir(e.outputDir, name); err != nil {
+			return nil, err
+		}
+	}
+	if len(spec.Secrets) > 0 {
+		if secrets, err = e.writeSecrets(name, spec.Secrets); err != nil {
+			cleanup()
+			return nil, err
+		}
+	}
+	hostCfg, err := e.hostConfig(spec, dir, secrets)
+	if err != nil {
+		cleanup()
+		return nil, err
+	}
+	created, err := e.create(ctx, cfg, hostCfg, name, spec.Pull)
+	if err != nil {
+		cleanup()
 		return nil, err
 	}
 	for _, w := range created.Warnings {
@@ -139,17 +182,32 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	h := &executor.Handle{Executor: e.Name(), ID: created.ID, Dir: dir}
 	failpoint.Hit(failpoint.ContainerCreated)
 	if dir == "" {
-		err = e.cli.CopyToContainer(ctx, created.ID, "/", bytes.NewReader(outputTar), container.CopyToContainerOptions{})
+		// A read-only root takes files only in its /baton volume.
+		dst, tarball := "/", outputTar
+		if spec.ReadOnlyRoot {
+			dst, tarball = path.Dir(OutputPath), outputVolumeTar
+		}
+		err = e.cli.CopyToContainer(ctx, created.ID, dst, bytes.NewReader(tarball), container.CopyToContainerOptions{})
 		if err != nil {
+			e.startFailed(name, secrets)
 			return h, fmt.Errorf("docker: create output file in %q: %w", name, err)
 		}
 	}
 	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		e.startFailed(name, secrets)
 		return h, fmt.Errorf("docker: start container %q: %w", name, err)
 	}
 	e.logger.Debug("docker: started", "run_id", spec.RunID, "step", spec.Step,
 		"attempt", spec.Attempt, "container", created.ID)
 	return h, nil
+}
+
+// startFailed removes the secrets of an attempt that will never run at once,
+// rather than when the caller gets round to [Executor.Remove].
+func (e *Executor) startFailed(name, secrets string) {
+	if err := e.removeSecrets(secrets); err != nil {
+		e.logger.Warn("docker: remove secrets", "container", name, "err", err)
+	}
 }
 
 // create creates the container, applying the pull policy on the way: the
@@ -272,16 +330,17 @@ func (e *Executor) pull(ctx context.Context, ref string) error {
 }
 
 // envList is the step's environment in a stable order, so that identical
-// specs create identical containers, plus the output file's path.
+// specs create identical containers, plus the paths of the output file and
+// the secrets, which only the executor knows.
 func envList(env map[string]string) []string {
-	list := make([]string, 0, len(env)+1)
+	list := make([]string, 0, len(env)+2)
 	for k, v := range env {
-		if k != executor.EnvOutput {
+		if k != executor.EnvOutput && k != envSecretsDir {
 			list = append(list, k+"="+v)
 		}
 	}
 	sort.Strings(list)
-	return append(list, executor.EnvOutput+"="+OutputPath)
+	return append(list, executor.EnvOutput+"="+OutputPath, envSecretsDir+"="+executor.SecretsDir)
 }
 
 func labels(spec *executor.Spec) map[string]string {
@@ -308,13 +367,23 @@ func containerName(spec *executor.Spec) string {
 
 // outputTar holds an empty /baton/output that any user in the container may
 // write, unpacked at / before the container starts.
-var outputTar = func() []byte {
+var outputTar = emptyTar(
+	&tar.Header{Name: "baton/", Typeflag: tar.TypeDir, Mode: 0o777},
+	&tar.Header{Name: "baton/output", Typeflag: tar.TypeReg, Mode: 0o666},
+)
+
+// outputVolumeTar is [outputTar] for a read-only root, unpacked into the
+// /baton volume.
+var outputVolumeTar = emptyTar(
+	&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o777},
+	&tar.Header{Name: "output", Typeflag: tar.TypeReg, Mode: 0o666},
+)
+
+// emptyTar is an archive of empty files and directories.
+func emptyTar(hdrs ...*tar.Header) []byte {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, h := range []*tar.Header{
-		{Name: "baton/", Typeflag: tar.TypeDir, Mode: 0o777},
-		{Name: "baton/output", Typeflag: tar.TypeReg, Mode: 0o666},
-	} {
+	for _, h := range hdrs {
 		if err := tw.WriteHeader(h); err != nil {
 			panic(err)
 		}
@@ -323,4 +392,4 @@ var outputTar = func() []byte {
 		panic(err)
 	}
 	return buf.Bytes()
-}()
+}

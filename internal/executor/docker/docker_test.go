@@ -24,7 +24,7 @@ import (
 func newExecutor(t *testing.T) *docker.Executor {
 	t.Helper()
 	dockertest.Client(t) // skips without an engine
-	e, err := docker.New(docker.Options{})
+	e, err := docker.New(docker.Options{SecretsDir: executortest.SecretsDir(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func TestConformance(t *testing.T) {
 		executortest.Run(t, func(t *testing.T) executor.Executor {
 			dockertest.Client(t)
 			dir := t.TempDir()
-			e, err := docker.New(docker.Options{OutputDir: dir})
+			e, err := docker.New(docker.Options{OutputDir: dir, SecretsDir: executortest.SecretsDir(t)})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
 
 	"github.com/baton-dev/baton/internal/contract"
@@ -39,7 +40,27 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 	if r.Output, err = e.readOutput(ctx, h); err != nil {
 		return nil, err
 	}
+	r.ImageDigest = e.imageDigest(ctx, info.Image, info.Config.Image)
 	return r, nil
+}
+
+// imageDigest names the image a container ran by content: the registry's
+// digest (repo@sha256:…) when the engine knows one, preferably for the
+// repository the step named, else the engine's image ID (sha256:…), which
+// is local to the engine but still identifies the content.
+func (e *Executor) imageDigest(ctx context.Context, id, ref string) string {
+	img, err := e.cli.ImageInspect(ctx, id)
+	if err != nil || len(img.RepoDigests) == 0 {
+		return id
+	}
+	if named, err := reference.ParseNormalizedNamed(ref); err == nil {
+		for _, d := range img.RepoDigests {
+			if dn, err := reference.ParseNormalizedNamed(d); err == nil && dn.Name() == named.Name() {
+				return d
+			}
+		}
+	}
+	return img.RepoDigests[0]
 }
 
 // readOutput copies the output file out of the container; a step that
@@ -115,9 +136,24 @@ func (e *Executor) Stop(ctx context.Context, h *executor.Handle, grace time.Dura
 	return nil
 }
 
-// Remove implements [executor.Executor]. A running container is killed.
+// Remove implements [executor.Executor]. A running container is killed. The
+// attempt's secrets go first, found through the container's mounts, so that
+// a Remove that fails half-way can be retried without losing track of them.
 func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
-	err := e.cli.ContainerRemove(ctx, h.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+	info, err := e.cli.ContainerInspect(ctx, h.ID)
+	if err != nil && !cerrdefs.IsNotFound(err) {
+		return e.wrap("inspect", h, err)
+	}
+	if err == nil {
+		for _, m := range info.Mounts {
+			if m.Destination == executor.SecretsDir {
+				if err := e.removeSecrets(m.Source); err != nil {
+					return fmt.Errorf("%w (container %s)", err, h.ID)
+				}
+			}
+		}
+	}
+	err = e.cli.ContainerRemove(ctx, h.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove", h, err)
 	}

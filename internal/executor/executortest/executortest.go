@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -35,7 +36,15 @@ func Run(t *testing.T, newExec func(t *testing.T) executor.Executor, image strin
 	t.Run("Stop", s.stop)
 	t.Run("RemoveIdempotent", s.removeIdempotent)
 	t.Run("RemoveRunning", s.removeRunning)
+	t.Run("Secrets", s.secrets)
+	t.Run("SecretsRemovedWhileRunning", s.secretsRemovedWhileRunning)
+	t.Run("SecretBadName", s.secretBadName)
 }
+
+// EnvSecretsDir names the variable through which every executor tells a
+// step where its secret files are: [executor.SecretsDir] in a container, a
+// host directory for the process executor.
+const EnvSecretsDir = "BATON_SECRETS_DIR"
 
 type suite struct {
 	newExec func(t *testing.T) executor.Executor
@@ -302,5 +311,73 @@ func (s suite) removeRunning(t *testing.T) {
 	}
 	if _, err := e.Wait(ctx, h); !errors.Is(err, executor.ErrNotFound) {
 		t.Errorf("Wait after Remove: err = %v, want %v", err, executor.ErrNotFound)
+	}
+}
+
+// secretValue is binary, with a newline, so that only a byte-exact copy
+// matches.
+const secretValue = "hunter2-\x00\xff\nline2"
+
+func (s suite) secrets(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	spec := s.spec(t, map[string]string{EnvSecretsDir: "/ignored"}, "sh", "-c",
+		`test -n "$BATON_SECRETS_DIR" || exit 10
+		test "$BATON_SECRETS_DIR" != /ignored || exit 11
+		env | grep -q hunter2 && exit 12
+		{ cat "$BATON_SECRETS_DIR/token" && printf '\n--\n%s' "$BATON_SECRETS_DIR"; } > "$BATON_OUTPUT"`)
+	spec.Secrets = map[string][]byte{"token": []byte(secretValue), "other.json": []byte("{}")}
+	h := start(t, e, spec)
+	r := wait(t, e, h)
+	if r.ExitCode != 0 {
+		t.Fatalf("ExitCode = %d, want 0 (10: %s unset, 11: the step's value not replaced, 12: secret in the environment, 1: file unreadable)",
+			r.ExitCode, EnvSecretsDir)
+	}
+	got, dir, ok := strings.Cut(string(r.Output), "\n--\n")
+	if !ok || got != secretValue {
+		t.Fatalf("Output = %q, want the secret %q, then --, then the directory", r.Output, secretValue)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := e.Remove(ctx, h); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	// A directory the step saw by its host path must be gone; one mounted
+	// into a container is checked by the backend's own tests.
+	if dir != executor.SecretsDir {
+		if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("secrets directory %s after Remove: err = %v, want it gone", dir, err)
+		}
+	}
+}
+
+func (s suite) secretsRemovedWhileRunning(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	spec := s.spec(t, nil, "sleep", "60")
+	spec.Secrets = map[string][]byte{"token": []byte(secretValue)}
+	h := start(t, e, spec)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := e.Remove(ctx, h); err != nil {
+		t.Fatalf("Remove while running: %v", err)
+	}
+}
+
+func (s suite) secretBadName(t *testing.T) {
+	t.Parallel()
+	e := s.newExec(t)
+	for _, name := range []string{"", ".", "..", "../escape", "a/b"} {
+		spec := s.spec(t, nil, "true")
+		spec.Secrets = map[string][]byte{name: []byte("x")}
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		h, err := e.Start(ctx, spec)
+		if h != nil {
+			_ = e.Remove(ctx, h)
+		}
+		cancel()
+		if err == nil {
+			t.Errorf("Start with secret named %q succeeded, want an error", name)
+		}
 	}
 }

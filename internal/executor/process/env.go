@@ -24,6 +24,7 @@ func environ(stepEnv map[string]string) map[string]string {
 		env[k] = v
 	}
 	delete(env, executor.EnvOutput)
+	delete(env, envSecretsDir)
 	return env
 }
 

@@ -1,6 +1,12 @@
 // Package process runs each step attempt as a local process, for machines
 // without a container engine and for tests. It ignores the step's image: the
 // command runs directly on the host, with only the step's environment.
+//
+// There is no isolation to configure: a spec that asks for a user, a
+// read-only root, capabilities or resource limits is refused by
+// [Executor.Start] rather than run without them. Secrets are files in a
+// per-attempt directory on a tmpfs, named by $BATON_SECRETS_DIR, since a
+// process cannot be shown a private [executor.SecretsDir].
 package process
 
 import (
@@ -28,6 +34,9 @@ type Options struct {
 	Dir string
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
+	// SecretsDir is a directory on a tmpfs holding one secrets directory per
+	// attempt that has secrets; empty means [DefaultSecretsDir].
+	SecretsDir string
 }
 
 // Executor runs attempts as child processes of this process. It only knows
@@ -35,8 +44,9 @@ type Options struct {
 // reported as [executor.ErrNotFound]. Re-attaching after a restart is not
 // supported yet.
 type Executor struct {
-	dir    string
-	logger *slog.Logger
+	dir        string
+	secretsDir string
+	logger     *slog.Logger
 
 	mu       sync.Mutex
 	attempts map[string]*attempt // by Handle.Dir, which is unique per attempt
@@ -72,21 +82,34 @@ func New(opts Options) *Executor {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Executor{dir: opts.Dir, logger: opts.Logger, attempts: make(map[string]*attempt)}
+	if opts.SecretsDir == "" {
+		opts.SecretsDir = DefaultSecretsDir
+	}
+	return &Executor{
+		dir:        opts.Dir,
+		secretsDir: filepath.Clean(opts.SecretsDir),
+		logger:     opts.Logger,
+		attempts:   make(map[string]*attempt),
+	}
 }
 
 // Name implements [executor.Executor].
 func (*Executor) Name() string { return "process" }
 
 // Start implements [executor.Executor]. The command runs without a shell, in
-// its own process group, with the step's environment plus PATH and HOME from
-// the host when the step does not set them, and [executor.EnvOutput].
+// its own process group, as baton's user, with the step's environment plus
+// PATH and HOME from the host when the step does not set them,
+// [executor.EnvOutput] and BATON_SECRETS_DIR. The secrets directory exists
+// only when the step has secrets.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if len(spec.Command) == 0 {
 		return nil, fmt.Errorf("process: step %q has no command", spec.Step)
+	}
+	if err := unsupported(spec); err != nil {
+		return nil, err
 	}
 	env := environ(spec.Env)
 	path, err := lookPath(spec.Command[0], env["PATH"])
@@ -100,12 +123,20 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	if err != nil {
 		return nil, fmt.Errorf("process: %w", err)
 	}
-	a, err := e.launch(dir, path, spec.Command, env)
+	env[envSecretsDir] = e.secretsPath(dir)
+	var a *attempt
+	if len(spec.Secrets) > 0 {
+		err = e.writeSecrets(e.secretsPath(dir), spec.Secrets)
+	}
+	if err == nil {
+		a, err = e.launch(dir, path, spec.Command, env)
+		err = wrapStart(spec, err)
+	}
 	if err != nil {
-		if rerr := os.RemoveAll(dir); rerr != nil {
+		if rerr := e.removeDirs(dir); rerr != nil {
 			e.logger.Warn("process: remove scratch dir", "dir", dir, "err", rerr)
 		}
-		return nil, fmt.Errorf("process: start %q: %w", spec.Command[0], err)
+		return nil, err
 	}
 	e.mu.Lock()
 	e.attempts[dir] = a
@@ -304,7 +335,7 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 		killOrphan(h)
 	}
 	if e.owns(h.Dir) {
-		if err := os.RemoveAll(h.Dir); err != nil {
+		if err := e.removeDirs(h.Dir); err != nil {
 			return fmt.Errorf("process: remove attempt %s: %w", h.ID, err)
 		}
 	}
@@ -335,6 +366,47 @@ func (e *Executor) lookup(h *executor.Handle) (*attempt, error) {
 		return nil, fmt.Errorf("process: attempt %q: %w", h.ID, executor.ErrNotFound)
 	}
 	return a, nil
+}
+
+// removeDirs deletes an attempt's secrets, then its scratch directory.
+func (e *Executor) removeDirs(dir string) error {
+	if err := os.RemoveAll(e.secretsPath(dir)); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+func wrapStart(spec *executor.Spec, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("process: start %q: %w", spec.Command[0], err)
+}
+
+// unsupported refuses what a plain process cannot be held to, so that a
+// step's policy is never silently dropped. Resource limits are among them:
+// setrlimit has no per-attempt process count (RLIMIT_NPROC counts every
+// process of the user), limits address space rather than memory
+// (RLIMIT_AS), and cannot be set on a child before it runs from Go.
+func unsupported(spec *executor.Spec) error {
+	var what []string
+	if spec.User != "" {
+		what = append(what, "user")
+	}
+	if spec.ReadOnlyRoot {
+		what = append(what, "a read-only root")
+	}
+	if len(spec.CapAdd) > 0 {
+		what = append(what, "capabilities")
+	}
+	if spec.Limits != (executor.Limits{}) {
+		what = append(what, "resource limits")
+	}
+	if len(what) == 0 {
+		return nil
+	}
+	return fmt.Errorf("process: step %q asks for %s, which the process executor cannot enforce; run it with the docker executor or remove them from the step",
+		spec.Step, strings.Join(what, ", "))
 }
 
 // owns reports whether dir is a scratch directory under e.dir, so Remove never

@@ -18,7 +18,7 @@ import (
 )
 
 func newExecutor(t *testing.T) *process.Executor {
-	return process.New(process.Options{Dir: t.TempDir()})
+	return process.New(process.Options{Dir: t.TempDir(), SecretsDir: executortest.SecretsDir(t)})
 }
 
 func TestConformance(t *testing.T) {
