@@ -125,13 +125,19 @@ func Bootstrap(ctx context.Context, st store.Store, dataDir string, now time.Tim
 	if len(tokens) > 0 {
 		return "", nil
 	}
-	token, _, err := Create(ctx, st, "admin", Admin, now)
-	if err != nil {
-		return "", fmt.Errorf("auth: create the first admin token: %w", err)
-	}
+	// The file first: a crash between the two leaves a file with a token
+	// that is not valid, which the next start replaces, never a valid token
+	// nobody can read.
+	token, hash := NewToken()
 	path := filepath.Join(dataDir, AdminTokenFile)
 	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("auth: write %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return "", fmt.Errorf("auth: %w", err)
+	}
+	if _, err := st.TokenCreate(ctx, &store.TokenCreateParams{Name: "admin", Role: string(Admin), Hash: hash, Now: now}); err != nil {
+		return "", fmt.Errorf("auth: create the first admin token: %w", err)
 	}
 	return path, nil
 }

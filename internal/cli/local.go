@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -225,6 +227,25 @@ func dockerOutputDir(dataDir string) string {
 	return dir
 }
 
+// instanceID names this installation, so that its containers are told from
+// those of another baton on the same engine. It is made once per data dir.
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, "instance")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("data dir: %w", err)
+	}
+	return id, nil
+}
+
 // checkExecutorName rejects an --executor value before anything is opened.
 func checkExecutorName(name string) error {
 	switch strings.ToLower(name) {
@@ -246,7 +267,11 @@ func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, st
 	case "noop": // for benchmarks; not listed in help
 		return noop.New(), nil
 	case "docker", "auto", "":
-		d, err := docker.New(docker.Options{Logger: log, OutputDir: dockerOutputDir(dataDir)})
+		instance, err := instanceID(dataDir)
+		if err != nil {
+			return nil, err
+		}
+		d, err := docker.New(docker.Options{Logger: log, OutputDir: dockerOutputDir(dataDir), Instance: instance})
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 			err = d.Ping(pctx)

@@ -70,6 +70,25 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 			}
 		}
 	}
+	// Removals a crash cut short after the container was gone but before
+	// that was recorded: removing again is harmless, and records it.
+	unremoved, err := e.st.AttemptListUnremoved(ctx)
+	if err != nil {
+		return removed, fmt.Errorf("engine: reap: %w", err)
+	}
+	for _, a := range unremoved {
+		var h executor.Handle
+		if json.Unmarshal(a.Handle, &h) != nil || h.Executor != e.exec.Name() {
+			continue
+		}
+		p := &store.StepSetCleanupParams{RunID: a.RunID, Name: a.Step, Attempt: a.Attempt, Tries: a.CleanupTries + 1, Removed: true}
+		if err := e.exec.Remove(ctx, &h); err != nil {
+			p.Removed, p.Error = false, err.Error()
+		}
+		if err := e.st.StepSetCleanup(ctx, p); err != nil {
+			e.log.Error("record cleanup", "run_id", a.RunID, "step", a.Step, "err", err)
+		}
+	}
 	return removed, nil
 }
 

@@ -26,7 +26,10 @@ type outcome struct {
 	err       string
 	outputs   map[string]string
 	retryable bool
-	handle    *executor.Handle
+	// neverRan: the attempt's command never started (baton stopped between
+	// creating and starting it), so a new attempt does not count as a retry.
+	neverRan bool
+	handle   *executor.Handle
 }
 
 // runStep runs a step to its end, through every retry, and reports it.
@@ -34,6 +37,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 	ctx := context.WithoutCancel(r.ctx)
 	attempt := row.Attempts
 	resume := row.Status == store.StepRunning && attempt > 0
+	free := 0 // attempts that never ran and do not count against the limit
 	for {
 		var o outcome
 		if resume {
@@ -52,8 +56,11 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 			}
 		}
 		status := o.status
-		retry := status == store.StepFailed && o.retryable && attempt <= st.Retry.Limit && r.ctx.Err() == nil &&
-			(o.exitCode == nil || st.Retry.Retryable(*o.exitCode))
+		retry := status == store.StepFailed && r.ctx.Err() == nil &&
+			(o.neverRan || o.retryable && attempt-free <= st.Retry.Limit && (o.exitCode == nil || st.Retry.Retryable(*o.exitCode)))
+		if o.neverRan {
+			free++
+		}
 		if retry {
 			status = store.StepRetrying
 		}
@@ -79,7 +86,11 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		if !retry {
 			return stepDone{step: st.Name, status: o.status, outputs: o.outputs, err: o.err}
 		}
-		timer := time.NewTimer(st.Retry.Delay(attempt + 1))
+		delay := st.Retry.Delay(attempt - free + 1)
+		if o.neverRan {
+			delay = 0
+		}
+		timer := time.NewTimer(delay)
 		select {
 		case <-timer.C:
 		case <-r.ctx.Done():
@@ -197,7 +208,7 @@ func (r *runner) resume(st *pipeline.Step, n int) outcome {
 		h = r.e.findHandle(ctx, r.run.ID, st.Name, n)
 	}
 	if h == nil {
-		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true}
+		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true, neverRan: true}
 	}
 	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
 	// The token died with the earlier life's memory; the secrets are still
@@ -272,6 +283,8 @@ wait:
 		o.err, o.retryable = why, false // the run timed out
 	case why != "":
 		o.err = why
+	case errors.Is(w.err, executor.ErrNeverStarted):
+		o.err, o.neverRan = "baton stopped before the attempt's command started", true
 	case w.err != nil:
 		o.err = fmt.Sprintf("lost track of the attempt: %v", w.err)
 	case w.res.ExitCode != 0:
@@ -304,7 +317,7 @@ func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.
 	delay, deadline := 500*time.Millisecond, time.Now().Add(5*time.Minute)
 	for {
 		res, err := r.e.exec.Wait(ctx, h)
-		if err == nil || errors.Is(err, executor.ErrNotFound) || ctx.Err() != nil || time.Now().After(deadline) {
+		if err == nil || errors.Is(err, executor.ErrNotFound) || errors.Is(err, executor.ErrNeverStarted) || ctx.Err() != nil || time.Now().After(deadline) {
 			return res, err
 		}
 		r.e.log.Warn("executor unreachable; waiting to reconnect", "run_id", r.run.ID, "step", step, "err", err)

@@ -16,6 +16,9 @@ const (
 	LabelRun     = "dev.baton.run"
 	LabelStep    = "dev.baton.step"
 	LabelAttempt = "dev.baton.attempt"
+	// LabelInstance names the baton installation (its data directory) that
+	// owns a container, so one installation never removes another's.
+	LabelInstance = "dev.baton.instance"
 )
 
 // EnvOutput names the environment variable that holds the path of the output
@@ -150,3 +153,8 @@ var ErrImageNotFound = errors.New("image not found")
 // ErrNotFound is returned by Wait, Stop and FollowLogs when the handle names
 // nothing that exists, such as an attempt already removed.
 var ErrNotFound = errors.New("attempt not found")
+
+// ErrNeverStarted is returned by Wait for an attempt that was created but
+// never started, as when baton stopped between the two: the step's command
+// never ran, so it may be started afresh.
+var ErrNeverStarted = errors.New("attempt was created but never started")

@@ -100,6 +100,9 @@ type Store interface {
 	AttemptGet(ctx context.Context, runID, step string, attempt int) (*AttemptRow, error)
 	// AttemptList returns every attempt of a run, by step and attempt.
 	AttemptList(ctx context.Context, runID string) ([]*AttemptRow, error)
+	// AttemptListUnremoved returns ended attempts that have a handle but are
+	// not marked removed: removals a crash may have cut short.
+	AttemptListUnremoved(ctx context.Context) ([]*AttemptRow, error)
 
 	// ScheduleTick records that a schedule fired for one tick. It returns
 	// false, and records nothing, when that tick was recorded before: a tick

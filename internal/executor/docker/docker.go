@@ -57,6 +57,9 @@ type Options struct {
 	// each attempt's output file is made there. Leave it empty for an engine
 	// on another machine.
 	OutputDir string
+	// Instance names this baton installation; its containers carry it, and
+	// List sees only them. Empty: every baton container is listed.
+	Instance string
 	// SecretsDir is a host directory on a tmpfs where each attempt's
 	// secrets are written for the engine to bind-mount; empty means
 	// [DefaultSecretsDir]. Only attempts with secrets use it.
@@ -74,6 +77,7 @@ type Executor struct {
 	logger     *slog.Logger
 	extraHosts []string
 	outputDir  string
+	instance   string
 	secretsDir string
 	defaults   executor.Limits
 }
@@ -108,6 +112,7 @@ func New(opts Options) (*Executor, error) {
 		logger:     opts.Logger,
 		extraHosts: append([]string{hostGateway}, opts.ExtraHosts...),
 		outputDir:  opts.OutputDir,
+		instance:   opts.Instance,
 		secretsDir: filepath.Clean(opts.SecretsDir),
 		defaults:   opts.DefaultLimits,
 	}, nil
@@ -141,8 +146,12 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 		Image:  spec.Image,
 		Cmd:    spec.Command,
 		Env:    envList(spec.Env),
-		Labels: labels(spec),
+		Labels: e.labels(spec),
 		User:   spec.User,
+	}
+	// Refused before anything is written for the attempt.
+	if _, err := capAdd(spec.CapAdd); err != nil {
+		return nil, err
 	}
 	name := containerName(spec)
 	var dir, secrets string
@@ -343,13 +352,17 @@ func envList(env map[string]string) []string {
 	return append(list, executor.EnvOutput+"="+OutputPath, envSecretsDir+"="+executor.SecretsDir)
 }
 
-func labels(spec *executor.Spec) map[string]string {
-	return map[string]string{
+func (e *Executor) labels(spec *executor.Spec) map[string]string {
+	l := map[string]string{
 		executor.LabelManaged: "true",
 		executor.LabelRun:     spec.RunID,
 		executor.LabelStep:    spec.Step,
 		executor.LabelAttempt: strconv.Itoa(spec.Attempt),
 	}
+	if e.instance != "" {
+		l[executor.LabelInstance] = e.instance
+	}
+	return l
 }
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)

@@ -35,7 +35,7 @@ func (o Owned) Handle() *executor.Handle {
 func (e *Executor) List(ctx context.Context) ([]Owned, error) {
 	cs, err := e.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
-		Filters: filters.NewArgs(filters.Arg("label", executor.LabelManaged+"=true")),
+		Filters: e.ownedFilter(),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("docker: list containers: %w", err)
@@ -81,3 +81,13 @@ func (e *Executor) ListOwned(ctx context.Context) ([]executor.Owned, error) {
 }
 
 var _ executor.Lister = (*Executor)(nil)
+
+// ownedFilter selects baton's containers, and only this installation's when
+// it has an instance name.
+func (e *Executor) ownedFilter() filters.Args {
+	f := filters.NewArgs(filters.Arg("label", executor.LabelManaged+"=true"))
+	if e.instance != "" {
+		f.Add("label", executor.LabelInstance+"="+e.instance)
+	}
+	return f
+}

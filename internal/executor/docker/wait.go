@@ -33,6 +33,9 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 	if err != nil {
 		return nil, e.wrap("inspect", h, err)
 	}
+	if info.State.Status == "created" {
+		return nil, fmt.Errorf("docker: container %s: %w", h.ID, executor.ErrNeverStarted)
+	}
 	r := &executor.Result{ExitCode: info.State.ExitCode, OOMKilled: info.State.OOMKilled}
 	if r.FinishedAt, err = time.Parse(time.RFC3339Nano, info.State.FinishedAt); err != nil {
 		return nil, fmt.Errorf("docker: container %s: finished at %q: %w", h.ID, info.State.FinishedAt, err)

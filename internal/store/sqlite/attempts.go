@@ -49,6 +49,29 @@ func (s *Store) AttemptList(ctx context.Context, runID string) ([]*store.Attempt
 	return out, nil
 }
 
+// AttemptListUnremoved implements [store.Store.AttemptListUnremoved].
+func (s *Store) AttemptListUnremoved(ctx context.Context) ([]*store.AttemptRow, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+attemptColumns+` FROM attempts
+		WHERE removed = 0 AND status != ? AND handle IS NOT NULL AND length(handle) > 0
+		ORDER BY run_id, step, attempt`, string(store.StepRunning))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: list unremoved attempts: %w", err)
+	}
+	defer rows.Close()
+	var out []*store.AttemptRow
+	for rows.Next() {
+		row, err := scanAttempt(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list unremoved attempts: %w", err)
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: list unremoved attempts: %w", err)
+	}
+	return out, nil
+}
+
 func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 	var (
 		row               store.AttemptRow

@@ -278,3 +278,27 @@ func testStepSetCleanup(t *testing.T, s store.Store) {
 		t.Fatalf("AttemptList: got %+v", list)
 	}
 }
+
+func testAttemptListUnremoved(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createRun(t, s, "r", "p", t0, "a", "b", "c")
+	handle := []byte(`{"executor":"docker","id":"x"}`)
+	for _, step := range []string{"a", "b", "c"} {
+		startStep(t, s, "r", step, 1)
+	}
+	// a: ended, has a handle, not removed: listed. b: ended, removed: not
+	// listed. c: still running: not listed (its runner removes it).
+	for _, step := range []string{"a", "b", "c"} {
+		must(t, s.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: "r", Name: step, Attempt: 1, Handle: handle}), "StepSetHandle")
+	}
+	for _, step := range []string{"a", "b"} {
+		must(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "r", Name: step, Attempt: 1,
+			Status: store.StepFailed, ExitCode: intp(1), Now: at(1)}), "StepFinish")
+	}
+	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "b", Attempt: 1, Removed: true, Tries: 1}), "StepSetCleanup")
+	list, err := s.AttemptListUnremoved(ctx)
+	must(t, err, "AttemptListUnremoved")
+	if len(list) != 1 || list[0].Step != "a" || string(list[0].Handle) != string(handle) {
+		t.Fatalf("AttemptListUnremoved: got %+v, want only step a's attempt", list)
+	}
+}

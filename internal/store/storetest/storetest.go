@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StepFinishWithoutAttempt", testStepFinishWithoutAttempt},
 		{"StepNotFound", testStepNotFound},
 		{"StepSetCleanup", testStepSetCleanup},
+		{"AttemptListUnremoved", testAttemptListUnremoved},
 		{"AttemptList", testAttemptList},
 		{"Logs", testLogs},
 		{"ScheduleTick", testScheduleTick},

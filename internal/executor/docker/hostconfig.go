@@ -1,0 +1,176 @@
+package docker
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// DefaultPIDs is the process limit of a container when neither the step nor
+// [Options.DefaultLimits] sets one: enough for any build, few enough that a
+// fork bomb stays inside its container.
+const DefaultPIDs = 512
+
+// tmpOptions mount a fresh /tmp in every container, so that steps on
+// read-only images, or with [executor.Spec.ReadOnlyRoot], still have
+// scratch space. It counts against the container's memory limit.
+const tmpOptions = "rw,nosuid,nodev,mode=1777"
+
+// hostConfig is the engine-side configuration every container gets. The
+// security settings are not options: all capabilities are dropped and only
+// spec.CapAdd come back, privileges cannot be regained through setuid
+// binaries, and no namespace is shared with the host. outDir is the
+// attempt's bind-mounted output directory ("" when the file is copied) and
+// secrets its secrets directory ("" when it has none).
+func (e *Executor) hostConfig(spec *executor.Spec, outDir, secrets string) (*container.HostConfig, error) {
+	caps, err := capAdd(spec.CapAdd)
+	if err != nil {
+		return nil, err
+	}
+	limits := e.limits(spec.Limits)
+	mounts, err := e.mounts(spec, outDir, secrets)
+	if err != nil {
+		return nil, err
+	}
+	return &container.HostConfig{
+		ExtraHosts:     e.extraHosts,
+		Privileged:     false,
+		CapDrop:        []string{"ALL"},
+		CapAdd:         caps,
+		SecurityOpt:    []string{"no-new-privileges:true"},
+		ReadonlyRootfs: spec.ReadOnlyRoot,
+		// Namespaces: private, whatever the engine's defaults say.
+		IpcMode:      container.IPCModePrivate,
+		CgroupnsMode: container.CgroupnsModePrivate,
+		Tmpfs:        map[string]string{"/tmp": tmpOptions},
+		Mounts:       mounts,
+		Resources: container.Resources{
+			PidsLimit: &limits.PIDs,
+			Memory:    limits.MemoryBytes,
+			NanoCPUs:  limits.NanoCPUs,
+		},
+	}, nil
+}
+
+// limits fills the fields the step leaves zero from the executor's defaults.
+func (e *Executor) limits(l executor.Limits) executor.Limits {
+	if l.PIDs == 0 {
+		l.PIDs = e.defaults.PIDs
+	}
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = e.defaults.MemoryBytes
+	}
+	if l.NanoCPUs == 0 {
+		l.NanoCPUs = e.defaults.NanoCPUs
+	}
+	return l
+}
+
+// mounts are the attempt's output directory and secrets. With a read-only
+// root and no bind-mounted output directory, /baton is an anonymous volume:
+// the engine refuses to copy files into a read-only root file system, but
+// not into a volume, and the volume goes with the container.
+func (e *Executor) mounts(spec *executor.Spec, outDir, secrets string) ([]mount.Mount, error) {
+	var ms []mount.Mount
+	switch {
+	case outDir != "":
+		ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: outDir, Target: path.Dir(OutputPath)})
+	case spec.ReadOnlyRoot:
+		ms = append(ms, mount.Mount{Type: mount.TypeVolume, Target: path.Dir(OutputPath)})
+	}
+	if secrets != "" {
+		ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: secrets, Target: executor.SecretsDir, ReadOnly: true})
+	}
+	for _, m := range ms {
+		if m.Type != mount.TypeBind {
+			continue
+		}
+		if err := e.checkBindSource(m.Source); err != nil {
+			return nil, err
+		}
+	}
+	return ms, nil
+}
+
+// checkBindSource refuses to bind-mount the engine's socket, or a directory
+// holding it, into a container: whoever holds the socket is root on the
+// host. Baton only binds directories it made itself, so this guards against
+// a misconfigured [Options.OutputDir] or [Options.SecretsDir].
+func (e *Executor) checkBindSource(src string) error {
+	resolved, err := filepath.EvalSymlinks(src)
+	if err != nil {
+		return fmt.Errorf("docker: bind mount %s: %w", src, err)
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("docker: refusing to bind-mount %s into a container: %s; point the output and secrets directories elsewhere", src, why)
+	}
+	fi, err := os.Stat(resolved)
+	if err != nil {
+		return fmt.Errorf("docker: bind mount %s: %w", src, err)
+	}
+	if fi.Mode()&os.ModeSocket != 0 || filepath.Base(resolved) == "docker.sock" {
+		return refuse("it is a socket")
+	}
+	for _, sock := range e.socketPaths() {
+		if rel, err := filepath.Rel(resolved, sock); err == nil && !strings.HasPrefix(rel, "..") {
+			return refuse("it contains the Docker socket " + sock)
+		}
+	}
+	return nil
+}
+
+// socketPaths are where the engine's socket may be found on this machine.
+func (e *Executor) socketPaths() []string {
+	paths := []string{"/var/run/docker.sock", "/run/docker.sock"}
+	if host, ok := strings.CutPrefix(e.cli.DaemonHost(), "unix://"); ok {
+		paths = append(paths, host)
+	}
+	for i, p := range paths {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			paths[i] = r
+		}
+	}
+	return paths
+}
+
+// capAdd validates capability names and returns them in the engine's
+// spelling, without the CAP_ prefix.
+func capAdd(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	caps := make([]string, 0, len(names))
+	for _, n := range names {
+		c := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(n)), "CAP_")
+		if !capabilities[c] {
+			return nil, fmt.Errorf("docker: unknown capability %q in cap_add; use a Linux capability name such as NET_BIND_SERVICE (see capabilities(7))", n)
+		}
+		caps = append(caps, c)
+	}
+	return caps, nil
+}
+
+// capabilities are the Linux capabilities, as in capabilities(7). ALL is
+// deliberately absent: adding every capability back is privileged mode by
+// another name.
+var capabilities = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`
+		CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
+		SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN
+		NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
+		SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+		SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
+		MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
+		PERFMON BPF CHECKPOINT_RESTORE`) {
+		m[c] = true
+	}
+	return m
+}()
