@@ -126,6 +126,17 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
 	apiOpts := api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: o.callbacksOnly}
 	if !o.dev && !o.callbacksOnly {
 		apiOpts.Auth = auth.New(l.st)
+		// Before the first request can arrive: a client that sees the
+		// server answer finds a valid token in the file.
+		path, err := auth.Bootstrap(ctx, l.st, o.dataDir, time.Now())
+		if err != nil {
+			l.ln.Close()
+			l.st.Close()
+			return nil, err
+		}
+		if path != "" {
+			fmt.Fprintf(env.Stderr, "first start: an admin API token is in %s (mode 0600); clients on this machine use it by default\n", path)
+		}
 	}
 	l.api = api.New(l.eng, l.st, apiOpts)
 	l.srv = &http.Server{Handler: l.api, ReadHeaderTimeout: 10 * time.Second}

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"time"
 
-	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/schedule"
@@ -86,15 +84,6 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer l.close()
-	if !*dev {
-		path, err := auth.Bootstrap(ctx, l.st, *dataDir, time.Now())
-		if err != nil {
-			return err
-		}
-		if path != "" {
-			fmt.Fprintf(env.Stderr, "first start: an admin API token is in %s (mode 0600); clients on this machine use it by default\n", path)
-		}
-	}
 	sched := schedule.New(l.eng, l.st, l.log)
 	l.api.AfterApply = func(ctx context.Context) {
 		if err := sched.Reload(context.WithoutCancel(ctx)); err != nil {

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -122,16 +124,21 @@ func TestCallbackFromEndedAttemptIsStale(t *testing.T) {
 	t.Parallel()
 	bb := busybox(t)
 	h := newProcessHarness(t)
-	// The step leaks its own token as an output, so the test can replay it.
+	// The step leaves its own token in a file, so the test can replay it.
+	tokenFile := filepath.Join(t.TempDir(), "token")
 	name := h.apply(`
 name: replay
 steps:
   - name: leaks
-    command: ["` + bb + `", "sh", "-c", "echo tok=$BATON_TOKEN >> $BATON_OUTPUT"]
+    command: ["` + bb + `", "sh", "-c", "echo -n $BATON_TOKEN > ` + tokenFile + `"]
 `)
 	r := h.run(name, nil)
 	wantStatus(t, r, store.RunSucceeded)
-	err := h.eng.PostOutputs(context.Background(), r.ID, "leaks", 1, r.Variables["tok"], map[string]string{"late": "1"})
+	token, err := os.ReadFile(tokenFile)
+	if err != nil || len(token) == 0 {
+		t.Fatalf("token file: %v", err)
+	}
+	err = h.eng.PostOutputs(context.Background(), r.ID, "leaks", 1, string(token), map[string]string{"late": "1"})
 	if !errors.Is(err, engine.ErrStale) {
 		t.Fatalf("post after the attempt ended: error = %v, want ErrStale", err)
 	}
