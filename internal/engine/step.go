@@ -77,6 +77,14 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		}
 		r.logf("attempt ended", "step", st.Name, "attempt", attempt, "status", status, "reason", o.err)
 		failpoint.Hit(failpoint.BeforeRemove)
+		if o.handle == nil && o.attempt > 0 {
+			// Nothing was created for the attempt: there is nothing to
+			// remove, and the attempt says so.
+			err := r.e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Removed: true})
+			if err != nil {
+				r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", st.Name, "err", err)
+			}
+		}
 		if o.handle != nil {
 			// Off the critical path: the next step starts while this
 			// attempt's container is removed. The run ends only after.
