@@ -19,6 +19,7 @@ import (
 	"github.com/baton-dev/baton/internal/secret"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/testbin"
 	"github.com/baton-dev/baton/internal/vault"
 )
 
@@ -73,19 +74,7 @@ func (s *server) do(method, path, body string, header ...string) (int, string) {
 	return resp.StatusCode, string(data)
 }
 
-func busybox(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("BATON_TEST_DOCKER") == "1" {
-		t.Fatal("busybox is missing: apt-get install busybox-static")
-	}
-	t.Skip("busybox is missing: apt-get install busybox-static")
-	return ""
-}
+func busybox(t *testing.T) string { return testbin.Busybox(t) }
 
 func TestTriggerAndGetRun(t *testing.T) {
 	t.Parallel()

@@ -12,6 +12,7 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/baton-dev/baton/internal/cli"
+	"github.com/baton-dev/baton/internal/testbin"
 )
 
 func TestMain(m *testing.M) {
@@ -23,19 +24,7 @@ func TestMain(m *testing.M) {
 // TestScripts runs the CLI scenarios in testdata/script against the real
 // binary entry point, SQLite files and HTTP.
 func TestScripts(t *testing.T) {
-	busybox := ""
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		if _, err := os.Stat(p); err == nil {
-			busybox = p
-			break
-		}
-	}
-	if busybox == "" {
-		if os.Getenv("BATON_TEST_DOCKER") == "1" {
-			t.Fatal("busybox is missing: apt-get install busybox-static")
-		}
-		t.Skip("busybox is missing: apt-get install busybox-static")
-	}
+	busybox := testbin.Busybox(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(e *testscript.Env) error {

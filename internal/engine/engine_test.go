@@ -18,6 +18,7 @@ import (
 	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/testbin"
 )
 
 // harness is an engine on a real SQLite file, with the API served over real
@@ -144,21 +145,7 @@ func wantStatus(t *testing.T, r *api.Run, want store.RunStatus) {
 	}
 }
 
-// busybox returns the path of busybox, which process-executor tests use for
-// sh and wget.
-func busybox(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/bin/busybox", "/usr/bin/busybox"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("BATON_TEST_DOCKER") == "1" {
-		t.Fatal("busybox is missing: apt-get install busybox-static")
-	}
-	t.Skip("busybox is missing: apt-get install busybox-static")
-	return ""
-}
+func busybox(t *testing.T) string { return testbin.Busybox(t) }
 
 func TestVariablesFlowThroughOutputFileAndCallback(t *testing.T) {
 	t.Parallel()

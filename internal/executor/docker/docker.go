@@ -62,7 +62,7 @@ type Options struct {
 	Instance string
 	// SecretsDir is a host directory on a tmpfs where each attempt's
 	// secrets are written for the engine to bind-mount; empty means
-	// [DefaultSecretsDir]. Only attempts with secrets use it.
+	// [executor.DefaultSecretsDir]. Only attempts with secrets use it.
 	SecretsDir string
 	// DefaultLimits apply to attempts whose spec leaves a limit zero. A zero
 	// PIDs here means [DefaultPIDs]; zero memory or CPUs mean no limit.
@@ -102,7 +102,7 @@ func New(opts Options) (*Executor, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SecretsDir == "" {
-		opts.SecretsDir = DefaultSecretsDir
+		opts.SecretsDir = executor.DefaultSecretsDir
 	}
 	if opts.DefaultLimits.PIDs == 0 {
 		opts.DefaultLimits.PIDs = DefaultPIDs
@@ -344,12 +344,12 @@ func (e *Executor) pull(ctx context.Context, ref string) error {
 func envList(env map[string]string) []string {
 	list := make([]string, 0, len(env)+2)
 	for k, v := range env {
-		if k != executor.EnvOutput && k != envSecretsDir {
+		if k != executor.EnvOutput && k != executor.EnvSecretsDir {
 			list = append(list, k+"="+v)
 		}
 	}
 	sort.Strings(list)
-	return append(list, executor.EnvOutput+"="+OutputPath, envSecretsDir+"="+executor.SecretsDir)
+	return append(list, executor.EnvOutput+"="+OutputPath, executor.EnvSecretsDir+"="+executor.SecretsDir)
 }
 
 func (e *Executor) labels(spec *executor.Spec) map[string]string {

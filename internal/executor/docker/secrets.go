@@ -4,23 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"syscall"
-)
 
-// DefaultSecretsDir is where attempts' secrets are written on the host when
-// [Options.SecretsDir] is empty: a tmpfs on most Linux systems.
-const DefaultSecretsDir = "/dev/shm/baton-secrets"
-
-// envSecretsDir names the variable that tells a step where its secrets are.
-// The process executor sets the same variable; in a container it is always
-// [executor.SecretsDir].
-const envSecretsDir = "BATON_SECRETS_DIR"
-
-// Magic numbers of memory-backed file systems, from statfs(2).
-const (
-	tmpfsMagic = 0x01021994
-	ramfsMagic = 0x858458f6
+	"github.com/baton-dev/baton/internal/executor"
 )
 
 // writeSecrets writes an attempt's secrets into a fresh directory under the
@@ -35,8 +20,8 @@ const (
 // container can read the step's secrets; nobody outside it but baton's own
 // user can.
 func (e *Executor) writeSecrets(name string, secrets map[string][]byte) (string, error) {
-	if err := checkSecretNames(secrets); err != nil {
-		return "", err
+	if err := executor.CheckSecretNames(secrets); err != nil {
+		return "", fmt.Errorf("docker: %w", err)
 	}
 	if err := e.secretsRoot(); err != nil {
 		return "", err
@@ -63,34 +48,10 @@ func (e *Executor) writeSecrets(name string, secrets map[string][]byte) (string,
 	return dir, nil
 }
 
-// secretsRoot makes the secrets root, 0700, and checks that it is on a
-// tmpfs. Its parent must exist: creating it would put the root on whatever
-// file system holds the grandparent.
+// secretsRoot prepares the root secrets are written under.
 func (e *Executor) secretsRoot() error {
-	root := e.secretsDir
-	if _, err := os.Stat(filepath.Dir(root)); err != nil {
-		return fmt.Errorf("docker: secrets need a tmpfs: %w; mount one there or set the secrets directory to one, such as %s", err, DefaultSecretsDir)
-	}
-	if err := os.Mkdir(root, 0o700); err != nil && !os.IsExist(err) {
-		return fmt.Errorf("docker: secrets directory: %w", err)
-	}
-	fi, err := os.Lstat(root)
-	if err != nil {
-		return fmt.Errorf("docker: secrets directory: %w", err)
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("docker: secrets directory %s is not a directory", root)
-	}
-	if err := os.Chmod(root, 0o700); err != nil {
-		return fmt.Errorf("docker: secrets directory: %w", err)
-	}
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(root, &st); err != nil {
-		return fmt.Errorf("docker: secrets directory: %w", err)
-	}
-	if t := uint32(st.Type); t != tmpfsMagic && t != ramfsMagic {
-		return fmt.Errorf("docker: secrets directory %s is not on a tmpfs (file system type %#x), so secrets could reach a disk; mount a tmpfs there or set the secrets directory to one, such as %s",
-			root, t, DefaultSecretsDir)
+	if err := executor.PrepareSecretsRoot(e.secretsDir); err != nil {
+		return fmt.Errorf("docker: %w", err)
 	}
 	return nil
 }
@@ -110,17 +71,6 @@ func (e *Executor) removeSecrets(dir string) error {
 	}
 	if err := os.RemoveAll(dir); err != nil {
 		return fmt.Errorf("docker: remove secrets: %w", err)
-	}
-	return nil
-}
-
-// checkSecretNames refuses names that are not plain file names.
-func checkSecretNames(secrets map[string][]byte) error {
-	for name := range secrets {
-		if name == "" || name == "." || name == ".." || len(name) > 255 ||
-			strings.ContainsAny(name, "/\x00") {
-			return fmt.Errorf("docker: secret name %q is not a plain file name; use letters, digits, dots, dashes and underscores", name)
-		}
 	}
 	return nil
 }

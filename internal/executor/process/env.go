@@ -24,7 +24,7 @@ func environ(stepEnv map[string]string) map[string]string {
 		env[k] = v
 	}
 	delete(env, executor.EnvOutput)
-	delete(env, envSecretsDir)
+	delete(env, executor.EnvSecretsDir)
 	return env
 }
 

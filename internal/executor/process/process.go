@@ -35,7 +35,7 @@ type Options struct {
 	// Logger receives diagnostics; nil discards them.
 	Logger *slog.Logger
 	// SecretsDir is a directory on a tmpfs holding one secrets directory per
-	// attempt that has secrets; empty means [DefaultSecretsDir].
+	// attempt that has secrets; empty means [executor.DefaultSecretsDir].
 	SecretsDir string
 }
 
@@ -83,7 +83,7 @@ func New(opts Options) *Executor {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SecretsDir == "" {
-		opts.SecretsDir = DefaultSecretsDir
+		opts.SecretsDir = executor.DefaultSecretsDir
 	}
 	return &Executor{
 		dir:        opts.Dir,
@@ -123,7 +123,7 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	if err != nil {
 		return nil, fmt.Errorf("process: %w", err)
 	}
-	env[envSecretsDir] = e.secretsPath(dir)
+	env[executor.EnvSecretsDir] = e.secretsPath(dir)
 	var a *attempt
 	if len(spec.Secrets) > 0 {
 		err = e.writeSecrets(e.secretsPath(dir), spec.Secrets)
