@@ -30,6 +30,8 @@ type outcome struct {
 	// creating and starting it), so a new attempt does not count as a retry.
 	neverRan bool
 	handle   *executor.Handle
+	// rawHandle is the stored form of handle, recorded with the attempt's end.
+	rawHandle []byte
 }
 
 // runStep runs a step to its end, through every retry, and reports it.
@@ -66,7 +68,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		}
 		err := r.e.st.StepFinish(ctx, &store.StepFinishParams{
 			RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Status: status,
-			ExitCode: o.exitCode, Error: o.err, Outputs: o.outputs, Now: r.e.cfg.Now(),
+			ExitCode: o.exitCode, Error: o.err, Outputs: o.outputs, Handle: o.rawHandle, Now: r.e.cfg.Now(),
 		})
 		if err != nil {
 			r.e.log.Error("record attempt end", "run_id", r.run.ID, "step", st.Name, "attempt", attempt, "err", err)
@@ -182,18 +184,18 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		}
 	}
 	failpoint.Hit(failpoint.AttemptStarted)
-	// The handle is stored while the attempt runs; it must be stored before
-	// the attempt's end is.
-	recorded := make(chan struct{})
+	// The handle is stored while the attempt runs, without waiting: the
+	// attempt's end carries it too, and whichever comes second is fenced
+	// off harmlessly.
+	raw, _ := json.Marshal(h)
 	go func() {
-		defer close(recorded)
-		raw, _ := json.Marshal(h)
-		if err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw}); err != nil {
+		err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
 			r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
 		}
 	}()
 	o := r.supervise(st, n, h, now, false, time.Time{})
-	<-recorded
+	o.rawHandle = raw
 	return o
 }
 

@@ -271,7 +271,10 @@ type StepFinishParams struct {
 	Error    string
 	// Outputs are committed when Status is StepSucceeded.
 	Outputs map[string]string
-	Now     time.Time
+	// Handle, when set, is recorded on the attempt too, in case the
+	// attempt ended before [Store.StepSetHandle] did.
+	Handle []byte
+	Now    time.Time
 }
 
 // StepSetCleanupParams are the arguments of [Store.StepSetCleanup].

@@ -51,8 +51,8 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
-				`status = ?, exit_code = ?, error = ?, finished_at = ?`,
-				p.RunID, p.Name, p.Attempt, attemptStatus, exit, p.Error, now); err != nil {
+				`status = ?, exit_code = ?, error = ?, finished_at = ?, handle = COALESCE(?, handle)`,
+				p.RunID, p.Name, p.Attempt, attemptStatus, exit, p.Error, now, nullBytes(p.Handle)); err != nil {
 				return err
 			}
 		}
@@ -100,4 +100,12 @@ func (s *Store) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParam
 		return fmt.Errorf("sqlite: set cleanup of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
 	}
 	return nil
+}
+
+// nullBytes is NULL for an empty slice, so COALESCE keeps what is stored.
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }

@@ -302,3 +302,21 @@ func testAttemptListUnremoved(t *testing.T, s store.Store) {
 		t.Fatalf("AttemptListUnremoved: got %+v, want only step a's attempt", list)
 	}
 }
+
+func testStepFinishRecordsHandle(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createRun(t, s, "r", "p", t0, "a")
+	startStep(t, s, "r", "a", 1)
+	handle := []byte(`{"executor":"docker","id":"late"}`)
+	// The attempt ended before its handle was recorded on its own.
+	must(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "r", Name: "a", Attempt: 1,
+		Status: store.StepSucceeded, ExitCode: intp(0), Handle: handle, Now: at(1)}), "StepFinish")
+	if a := attemptOf(t, s, "r", "a", 1); string(a.Handle) != string(handle) {
+		t.Fatalf("handle after StepFinish = %q, want %q", a.Handle, handle)
+	}
+	// The separate record, arriving late, is fenced off and changes nothing.
+	wantErr(t, s.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: "r", Name: "a", Attempt: 1, Handle: []byte(`{}`)}), store.ErrConflict, "late StepSetHandle")
+	if a := attemptOf(t, s, "r", "a", 1); string(a.Handle) != string(handle) {
+		t.Fatalf("handle after a late StepSetHandle = %q, want %q", a.Handle, handle)
+	}
+}

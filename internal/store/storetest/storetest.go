@@ -33,6 +33,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"StepNotFound", testStepNotFound},
 		{"StepSetCleanup", testStepSetCleanup},
 		{"AttemptListUnremoved", testAttemptListUnremoved},
+		{"StepFinishRecordsHandle", testStepFinishRecordsHandle},
 		{"AttemptList", testAttemptList},
 		{"Logs", testLogs},
 		{"ScheduleTick", testScheduleTick},
