@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -175,5 +176,31 @@ steps:
 	}
 	if row.RetryOf != first.ID {
 		t.Errorf("retry_of = %q, want %q", row.RetryOf, first.ID)
+	}
+}
+
+func TestMaxParallelBoundsAttempts(t *testing.T) {
+	t.Parallel()
+	bb := busybox(t)
+	h := newHarness(t, process.New(process.Options{Dir: t.TempDir()}), "", "", func(c *engine.Config) { c.MaxParallel = 1 })
+	name := h.apply(`
+name: wide
+steps:
+  - name: a
+    command: ["` + bb + `", "sleep", "0.3"]
+  - name: b
+    needs: []
+    command: ["` + bb + `", "sleep", "0.3"]
+`)
+	r := h.run(name, nil)
+	wantStatus(t, r, store.RunSucceeded)
+	a, b := stepByName(t, r, "a").Attempts[0], stepByName(t, r, "b").Attempts[0]
+	first, second := a, b
+	if b.StartedAt.Before(*a.StartedAt) {
+		first, second = b, a
+	}
+	if second.StartedAt.Before(*first.FinishedAt) {
+		t.Errorf("with one slot, independent steps overlapped: %s–%s and %s–%s",
+			first.StartedAt, first.FinishedAt, second.StartedAt, second.FinishedAt)
 	}
 }
