@@ -3,15 +3,18 @@ package schedule_test
 import (
 	"context"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor/noop"
+	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/schedule"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/testbin"
 )
 
 // setup returns an engine on the no-op executor and a real SQLite file, with
@@ -149,5 +152,47 @@ steps:
 	time.Sleep(300 * time.Millisecond)
 	if n := len(runs(t, st)); n != 1 {
 		t.Fatalf("after reload: %d runs, want still 1", n)
+	}
+}
+
+func TestOverlapSkipWhileARunIsGoing(t *testing.T) {
+	t.Parallel()
+	bb := testbin.Busybox(t)
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Config{Store: st, Executor: process.New(process.Options{Dir: t.TempDir()})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := filepath.Join(t.TempDir(), "open")
+	t.Cleanup(func() {
+		_ = os.WriteFile(gate, nil, 0o644)
+		_ = eng.Close(ctx)
+		_ = st.Close()
+	})
+	_, _, err = eng.Apply(ctx, "p.yaml", []byte(`
+name: slow
+schedules:
+  - cron: "@every 1s"
+    overlap: skip
+steps:
+  - name: wait
+    command: ["`+bb+`", "sh", "-c", "while [ ! -e `+gate+` ]; do sleep 0.05; done"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := schedule.New(eng, st, slog.New(slog.DiscardHandler))
+	if err := s.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	waitRuns(t, st, 1)
+	time.Sleep(2500 * time.Millisecond) // two more ticks come while it runs
+	if n := len(runs(t, st)); n != 1 {
+		t.Fatalf("overlap: skip started %d runs while the first was running, want 1", n)
 	}
 }
