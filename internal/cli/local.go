@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
@@ -39,6 +40,7 @@ type local struct {
 	api  *api.Server
 	ln   net.Listener
 	srv  *http.Server
+	lock *os.File
 }
 
 // localOptions say how to build a [local].
@@ -79,8 +81,17 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-func openLocal(ctx context.Context, env *Env, o localOptions) (*local, error) {
-	l := &local{log: newLogger(env.Stderr, o.logLevel)}
+func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err error) {
+	l = &local{log: newLogger(env.Stderr, o.logLevel)}
+	l.lock, err = lockDataDir(o.dataDir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			l.lock.Close()
+		}
+	}()
 	exec, err := newExecutor(ctx, o.executor, o.dataDir, l.log, env.Stderr)
 	if err != nil {
 		return nil, err
@@ -219,6 +230,7 @@ func (l *local) close() {
 	if err := l.st.Close(); err != nil {
 		l.log.Warn("store close", "err", err)
 	}
+	l.lock.Close()
 }
 
 // executorNames lists what --executor accepts.
@@ -236,6 +248,24 @@ func dockerOutputDir(dataDir string) string {
 		return ""
 	}
 	return dir
+}
+
+// lockDataDir makes sure one baton at a time drives the runs of a data dir:
+// two would both resume the same runs. The kernel releases the lock when the
+// process ends, however it ends.
+func lockDataDir(dir string) (*os.File, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("another baton (server or exec) is using %s; stop it, or give this one its own --data-dir", dir)
+	}
+	return f, nil
 }
 
 // instanceID names this installation, so that its containers are told from
