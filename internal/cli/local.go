@@ -150,7 +150,10 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err err
 		}
 	}
 	l.api = api.New(l.eng, l.st, apiOpts)
-	l.srv = &http.Server{Handler: l.api, ReadHeaderTimeout: 10 * time.Second}
+	l.srv = &http.Server{
+		Handler: l.api, ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog: slog.NewLogLogger(l.log.Handler(), slog.LevelWarn),
+	}
 	go func() {
 		var err error
 		if o.tlsCert != "" {

@@ -1,7 +1,15 @@
 package cli_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -44,7 +52,7 @@ func TestScripts(t *testing.T) {
 			}
 			e.Setenv("PORT", fmt.Sprint(port))
 			e.Setenv("BATON_SERVER", fmt.Sprintf("http://127.0.0.1:%d", port))
-			return nil
+			return writeSelfSignedCert(e.WorkDir)
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitserver": waitServer,
@@ -63,9 +71,15 @@ func freePort() (int, error) {
 
 // waitServer waits until the server at $BATON_SERVER answers /healthz.
 func waitServer(ts *testscript.TestScript, neg bool, _ []string) {
+	client := http.DefaultClient
+	if pemData, err := os.ReadFile(ts.Getenv("SSL_CERT_FILE")); err == nil {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pemData)
+		client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(ts.Getenv("BATON_SERVER") + "/healthz")
+		resp, err := client.Get(ts.Getenv("BATON_SERVER") + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -75,4 +89,36 @@ func waitServer(ts *testscript.TestScript, neg bool, _ []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("server at %s did not answer in 20s", ts.Getenv("BATON_SERVER"))
+}
+
+// writeSelfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir, for
+// scripts that serve HTTPS; SSL_CERT_FILE=$WORK/cert.pem makes clients trust
+// it.
+func writeSelfSignedCert(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "baton test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IsCA:         true, BasicConstraintsValid: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "key.pem"), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
 }
