@@ -72,16 +72,11 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := r.PathValue("name")
-	value, err := io.ReadAll(io.LimitReader(r.Body, vault.MaxValueBytes+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+	value, ok := readBody(w, r, vault.MaxValueBytes, "the secret")
+	if !ok {
 		return
 	}
-	if len(value) > vault.MaxValueBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("a secret holds at most %d bytes", vault.MaxValueBytes))
-		return
-	}
-	err = s.vault.Set(r.Context(), name, value, time.Now())
+	err := s.vault.Set(r.Context(), name, value, time.Now())
 	if errors.Is(err, vault.ErrInvalid) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return

@@ -127,14 +127,24 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 	}
 }
 
-func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) {
-	data, err := io.ReadAll(io.LimitReader(r.Body, maxSpecBytes+1))
+// readBody reads a request body of at most limit bytes; past that it answers
+// 413 naming what was too large, and returns false.
+func readBody(w http.ResponseWriter, r *http.Request, limit int, what string) ([]byte, bool) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
-		return
+		return nil, false
 	}
-	if len(data) > maxSpecBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("pipeline definition is larger than %d bytes", maxSpecBytes))
+	if len(data) > limit {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d bytes", what, limit))
+		return nil, false
+	}
+	return data, true
+}
+
+func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) {
+	data, ok := readBody(w, r, maxSpecBytes, "the pipeline definition")
+	if !ok {
 		return
 	}
 	filename := r.URL.Query().Get("filename")
@@ -196,7 +206,11 @@ func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
-	params, err := decodeParams(r.Body)
+	data, ok := readBody(w, r, contract.MaxOutputBytes, "the params")
+	if !ok {
+		return
+	}
+	params, err := decodeParams(data)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -216,14 +230,7 @@ func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
 
 // decodeParams reads a run request: a JSON object of param names to values.
 // Numbers and booleans are taken as their text; anything else is refused.
-func decodeParams(body io.Reader) (map[string]string, error) {
-	data, err := io.ReadAll(io.LimitReader(body, contract.MaxOutputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read body: %w", err)
-	}
-	if len(data) > contract.MaxOutputBytes {
-		return nil, fmt.Errorf("params are larger than %d bytes", contract.MaxOutputBytes)
-	}
+func decodeParams(data []byte) (map[string]string, error) {
 	params := make(map[string]string)
 	if strings.TrimSpace(string(data)) == "" {
 		return params, nil
@@ -335,13 +342,8 @@ type retryRequest struct {
 
 func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) {
 	var req retryRequest
-	data, err := io.ReadAll(io.LimitReader(r.Body, contract.MaxOutputBytes+1))
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
-		return
-	}
-	if len(data) > contract.MaxOutputBytes {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request is larger than %d bytes", contract.MaxOutputBytes))
+	data, ok := readBody(w, r, contract.MaxOutputBytes, "the request")
+	if !ok {
 		return
 	}
 	if len(strings.TrimSpace(string(data))) > 0 {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -55,20 +56,9 @@ func runTokens(ctx context.Context, env *Env, args []string) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		fs := newFlags(env, "tokens revoke", "tokens revoke NAME")
-		r := remoteFlags(fs, env)
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usagef("give exactly one token name")
-		}
-		if err := r.client().RevokeToken(ctx, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "token %s revoked\n", pos[0])
-		return nil
+		return onOne(env, args, "tokens revoke", "token name", func(c *api.Client, name string) (string, error) {
+			return "token " + name + " revoked", c.RevokeToken(ctx, name)
+		})
 	}
 	return usagef("give a subcommand: create, list or revoke")
 }
@@ -121,20 +111,9 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 		}
 		return tw.Flush()
 	case "rm":
-		fs := newFlags(env, "secrets rm", "secrets rm NAME")
-		r := remoteFlags(fs, env)
-		pos, err := parse(fs, args)
-		if err != nil {
-			return err
-		}
-		if len(pos) != 1 {
-			return usagef("give exactly one secret name")
-		}
-		if err := r.client().DeleteSecret(ctx, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Stdout, "secret %s removed\n", pos[0])
-		return nil
+		return onOne(env, args, "secrets rm", "secret name", func(c *api.Client, name string) (string, error) {
+			return "secret " + name + " removed", c.DeleteSecret(ctx, name)
+		})
 	case "keygen":
 		fs := newFlags(env, "secrets keygen", "secrets keygen FILE")
 		pos, err := parse(fs, args)
@@ -186,6 +165,26 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Time.Local().Format(time.DateTime), e.Actor, e.Action, e.Target, api.EscapeControl(e.Detail))
 	}
 	return tw.Flush()
+}
+
+// onOne runs a client command that acts on exactly one named thing and says
+// what it did.
+func onOne(env *Env, args []string, cmd, what string, act func(c *api.Client, name string) (string, error)) error {
+	fs := newFlags(env, cmd, cmd+" "+strings.ToUpper(strings.ReplaceAll(what, " ", "_")))
+	r := remoteFlags(fs, env)
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("give exactly one %s", what)
+	}
+	done, err := act(r.client(), pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, done)
+	return nil
 }
 
 // subcommand splits off a subcommand name.

@@ -131,20 +131,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 }
 
 func runsCancel(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "runs cancel", "runs cancel RUN")
-	server := remoteFlags(fs, env)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return usagef("give exactly one run id")
-	}
-	if err := server.client().Cancel(ctx, pos[0]); err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "run %s canceling\n", pos[0])
-	return nil
+	return onOne(env, args, "runs cancel", "run id", func(c *api.Client, id string) (string, error) {
+		return "run " + id + " canceling", c.Cancel(ctx, id)
+	})
 }
 
 func runsRetry(ctx context.Context, env *Env, args []string) error {
