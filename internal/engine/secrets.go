@@ -46,6 +46,15 @@ func (e *Engine) stepSecrets(ctx context.Context, st *pipeline.Step, token strin
 		if trimmed := strings.TrimSpace(string(v)); trimmed != string(v) {
 			values = append(values, trimmed)
 		}
+		// Logs are stored line by line: each line of a multi-line secret (a
+		// key file, say) is masked on its own too.
+		if strings.Contains(strings.TrimSpace(string(v)), "\n") {
+			for _, line := range strings.Split(string(v), "\n") {
+				if line = strings.TrimSpace(line); line != "" {
+					values = append(values, line)
+				}
+			}
+		}
 		if ref.Env != "" {
 			if env == nil {
 				env = make(map[string]string)

@@ -24,7 +24,12 @@ import (
 	"github.com/baton-dev/baton/internal/vault"
 )
 
-const secretValue = "s3cr3t-Pa55word!"
+const (
+	secretValue = "s3cr3t-Pa55word!"
+	// A multi-line secret, printed line by line.
+	keyLine1 = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
+	keyLine2 = "BKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
+)
 
 // withVault gives the engine a vault on its own store and hands it back.
 func withVault(t testing.TB, out **vault.Vault) func(*engine.Config) {
@@ -48,12 +53,15 @@ func TestSecretNeverStoredInClear(t *testing.T) {
 	if err := vlt.Set(ctx, "db_password", []byte(secretValue), time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	if err := vlt.Set(ctx, "tls_key", []byte(keyLine1+"\n"+keyLine2+"\n"), time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	name := h.apply(`
 name: leaky
 steps:
   - name: leak
-    secrets: [{name: db_password}]
-    command: ["` + bb + `", "sh", "-c", "s=$(cat $BATON_SECRETS_DIR/db_password); echo raw=$s; printf %s $s | ` + bb + ` base64; printf s3cr; sleep 0.2; printf '3t-Pa55word!\\n'; echo tok=$BATON_TOKEN; sleep 1"]
+    secrets: [{name: db_password}, {name: tls_key}]
+    command: ["` + bb + `", "sh", "-c", "s=$(cat $BATON_SECRETS_DIR/db_password); echo raw=$s; printf %s $s | ` + bb + ` base64; printf s3cr; sleep 0.2; printf '3t-Pa55word!\\n'; echo tok=$BATON_TOKEN; cat $BATON_SECRETS_DIR/tls_key; sleep 1"]
   - name: smuggle
     secrets: [{name: db_password}]
     command: ["` + bb + `", "sh", "-c", "echo leaked=$(cat $BATON_SECRETS_DIR/db_password) >> $BATON_OUTPUT"]
@@ -96,7 +104,7 @@ steps:
 		apiBody.WriteString(sc.Text())
 	}
 	resp.Body.Close()
-	forms := []string{secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue))}
+	forms := []string{secretValue, base64.StdEncoding.EncodeToString([]byte(secretValue)), keyLine1, keyLine2}
 	for where, text := range map[string]string{"stored logs": stored, "live logs": live.String(), "API answer": apiBody.String()} {
 		for _, f := range forms {
 			if strings.Contains(text, f) {
