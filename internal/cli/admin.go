@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
 	"github.com/baton-dev/baton/internal/secret"
+	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/vault"
 )
 
 func runTokens(ctx context.Context, env *Env, args []string) error {
@@ -69,6 +73,8 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 	case "set":
 		fs := newFlags(env, "secrets set", "secrets set NAME [--file F]   (value from standard input, one trailing newline dropped, without --file)")
 		file := fs.String("file", "", "read the value from this `file` instead of standard input")
+		local := fs.Bool("local", false, "store it straight into a data dir, for 'baton exec' (no server may be using that dir)")
+		dataDir := fs.String("data-dir", defaultDataDir(env), "with --local: the `dir` to store it in")
 		r := remoteFlags(fs, env)
 		pos, err := parse(fs, args)
 		if err != nil {
@@ -89,7 +95,12 @@ func runSecrets(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("read the secret's value: %w", err)
 		}
-		if err := r.client().SetSecret(ctx, pos[0], value); err != nil {
+		if *local {
+			err = setLocalSecret(ctx, env, *dataDir, pos[0], value)
+		} else {
+			err = r.client().SetSecret(ctx, pos[0], value)
+		}
+		if err != nil {
 			return err
 		}
 		fmt.Fprintf(env.Stdout, "secret %s set (%d bytes)\n", pos[0], len(value))
@@ -193,4 +204,27 @@ func subcommand(args []string) (string, []string) {
 		return "", nil
 	}
 	return args[0], args[1:]
+}
+
+// setLocalSecret seals a secret into a data dir's store directly, as the
+// server would, for runs that 'baton exec' makes there.
+func setLocalSecret(ctx context.Context, env *Env, dataDir, name string, value []byte) error {
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return fmt.Errorf("%w (with a server running, set secrets through it, without --local)", err)
+	}
+	defer lock.Close()
+	st, err := sqlite.Open(ctx, filepath.Join(dataDir, "baton.db"), sqlite.Options{})
+	if err != nil {
+		return fmt.Errorf("open store in %s: %w", dataDir, err)
+	}
+	defer st.Close()
+	ring, err := loadKeyring(env, localOptions{dataDir: dataDir})
+	if err != nil {
+		return err
+	}
+	if err := vault.New(st, ring).Set(ctx, name, value, time.Now()); err != nil {
+		return err
+	}
+	return st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: "secret.set", Target: name})
 }
