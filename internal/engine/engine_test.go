@@ -44,7 +44,7 @@ func newHarness(t testing.TB, exec executor.Executor, listen, callbackHost strin
 		t.Fatal(err)
 	}
 	h := &harness{t: t, st: st, exec: exec, dbFile: dbFile}
-	var handler http.Handler = http.NotFoundHandler()
+	handler := http.Handler(http.NotFoundHandler())
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	if listen != "" {
 		ln, err := net.Listen("tcp", listen)

@@ -18,7 +18,8 @@ type SecretSource interface {
 	Get(ctx context.Context, name string) ([]byte, error)
 }
 
-// ErrForbidden: the attempt's step does not declare that secret.
+// ErrForbidden is returned when the attempt's step does not declare the
+// secret it asks for.
 var ErrForbidden = errors.New("the step does not declare this secret")
 
 // stepSecrets opens the secrets a step declares and returns those meant as

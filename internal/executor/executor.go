@@ -6,6 +6,8 @@ package executor
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -64,6 +66,19 @@ type Spec struct {
 	// CapAdd are Linux capabilities added back after all are dropped.
 	CapAdd []string
 }
+
+// Slug names the attempt as run-step-attempt in characters safe for
+// container names and file names, at most max bytes long.
+func (s *Spec) Slug(max int) string {
+	name := fmt.Sprintf("%s-%s-%d", s.RunID, s.Step, s.Attempt)
+	name = unsafeName.ReplaceAllString(name, "-")
+	if len(name) > max {
+		name = name[:max]
+	}
+	return name
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
 
 // SecretsDir is where a step finds its secret files.
 const SecretsDir = "/run/secrets"

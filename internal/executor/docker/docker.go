@@ -24,7 +24,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 
@@ -365,18 +364,9 @@ func (e *Executor) labels(spec *executor.Spec) map[string]string {
 	return l
 }
 
-var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
-
 // containerName is baton-<run>-<step>-<attempt>, reduced to what Docker
 // accepts in a name.
-func containerName(spec *executor.Spec) string {
-	name := fmt.Sprintf("baton-%s-%s-%d", spec.RunID, spec.Step, spec.Attempt)
-	name = unsafeName.ReplaceAllString(name, "-")
-	if len(name) > 200 {
-		name = name[:200]
-	}
-	return name
-}
+func containerName(spec *executor.Spec) string { return "baton-" + spec.Slug(194) }
 
 // outputTar holds an empty /baton/output that any user in the container may
 // write, unpacked at / before the container starts.

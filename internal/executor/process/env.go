@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 
 	"github.com/baton-dev/baton/internal/executor"
@@ -73,13 +72,5 @@ func executable(path string) error {
 	return nil
 }
 
-var unsafeName = regexp.MustCompile(`[^A-Za-z0-9_.-]+`)
-
-func attemptPrefix(spec *executor.Spec) string {
-	name := fmt.Sprintf("%s-%s-%d", spec.RunID, spec.Step, spec.Attempt)
-	name = unsafeName.ReplaceAllString(name, "-")
-	if len(name) > 100 {
-		name = name[:100]
-	}
-	return name + "-"
-}
+// attemptPrefix starts the name of an attempt's scratch directory.
+func attemptPrefix(spec *executor.Spec) string { return spec.Slug(100) + "-" }
