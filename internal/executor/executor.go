@@ -65,7 +65,18 @@ type Spec struct {
 	ReadOnlyRoot bool
 	// CapAdd are Linux capabilities added back after all are dropped.
 	CapAdd []string
+	// Token is the attempt's callback token. It is not in Env: executors
+	// deliver it as a file named by [EnvTokenFile] wherever they can, so it
+	// stays out of the engine's record of the container, and as [EnvToken]
+	// only where no file can be delivered.
+	Token string
 }
+
+// Variables through which a step finds its callback token.
+const (
+	EnvToken     = "BATON_TOKEN"
+	EnvTokenFile = "BATON_TOKEN_FILE"
+)
 
 // Slug names the attempt as run-step-attempt in characters safe for
 // container names and file names, at most max bytes long.
@@ -138,6 +149,9 @@ type LogLine struct {
 	Time   time.Time
 	Stream string // "stdout" or "stderr"
 	Text   string
+	// Partial says the line was longer than the executor reads at once and
+	// goes on in the next LogLine of the same stream.
+	Partial bool
 }
 
 // LogFollower is implemented by executors that can stream an attempt's logs.
