@@ -14,8 +14,10 @@ import (
 type actorKey struct{}
 
 // guard lets a request through only with a valid token whose role allows
-// need, and remembers who it is for the audit log.
-func (s *Server) guard(need auth.Role, h http.HandlerFunc) http.Handler {
+// the route's, and a content type the route takes, and remembers who it is
+// for the audit log. Nothing of the body is read before: a refusal closes
+// the connection rather than wait for a body.
+func (s *Server) guard(rt route, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		actor := "dev"
 		if s.auth != nil {
@@ -23,20 +25,23 @@ func (s *Server) guard(need auth.Role, h http.HandlerFunc) http.Handler {
 			switch {
 			case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 				w.Header().Set("WWW-Authenticate", `Bearer realm="baton"`)
-				writeError(w, http.StatusUnauthorized, err.Error()+"; create one with 'baton tokens create' (the first one is in the server's data dir, admin.token)")
+				refuse(w, http.StatusUnauthorized, err.Error()+"; create one with 'baton tokens create' (the first one is in the server's data dir, admin.token)")
 				return
 			case err != nil:
 				s.log.Error("check token", "err", err)
-				writeError(w, http.StatusInternalServerError, "cannot check the token now")
+				refuse(w, http.StatusInternalServerError, "cannot check the token now; the server's log has the details")
 				return
 			}
-			if !auth.Role(tok.Role).Allows(need) {
-				writeError(w, http.StatusForbidden, fmt.Sprintf("token %q has role %s; this needs %s", tok.Name, tok.Role, need))
+			if !auth.Role(tok.Role).Allows(rt.need) {
+				refuse(w, http.StatusForbidden, fmt.Sprintf("token %q has role %s; this needs %s", tok.Name, tok.Role, rt.need))
 				return
 			}
 			actor = tok.Name
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
+		if !checkContentType(w, r, rt) {
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, actor)))
 	})
 }
 

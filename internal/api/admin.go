@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/auth"
-	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/vault"
 )
@@ -57,7 +56,7 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := s.vault.List(r.Context())
 	if err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	out := make([]Secret, len(rows))
@@ -78,11 +77,11 @@ func (s *Server) putSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	err := s.vault.Set(r.Context(), name, value, time.Now())
 	if errors.Is(err, vault.ErrInvalid) {
-		writeError(w, http.StatusBadRequest, err.Error())
+		writeError(w, http.StatusBadRequest, clean(err.Error()))
 		return
 	}
 	if err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	s.audit(r, "secret.set", name, "")
@@ -95,7 +94,7 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	if err := s.vault.Delete(r.Context(), name); err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, fmt.Sprintf("no secret %q; see 'baton secrets list'", name))
 		return
 	}
 	s.audit(r, "secret.delete", name, "")
@@ -108,7 +107,7 @@ func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
 	}
 	n, err := s.vault.Rotate(r.Context(), time.Now())
 	if err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	s.audit(r, "secret.rotate", "*", fmt.Sprintf("%d re-sealed", n))
@@ -118,7 +117,7 @@ func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	rows, err := s.st.TokenList(r.Context())
 	if err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	out := make([]Token, len(rows))
@@ -153,17 +152,27 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	case err != nil:
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	s.audit(r, "token.create", row.Name, "role "+row.Role)
 	writeJSON(w, http.StatusCreated, Token{Name: row.Name, Role: row.Role, CreatedAt: row.CreatedAt, Token: token})
 }
 
+// revokeToken revokes a token, but never the last admin one: with none
+// left, nobody could manage the server through the API again.
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	if err := s.st.TokenRevoke(r.Context(), name, time.Now()); err != nil {
-		s.storeError(w, err)
+	err := s.st.TokenRevokeKeeping(r.Context(), &store.TokenRevokeKeepingParams{Name: name, Keep: string(auth.Admin), Now: time.Now()})
+	switch {
+	case errors.Is(err, store.ErrLastToken):
+		writeError(w, http.StatusConflict, fmt.Sprintf("token %q is the last admin token; create another admin token first ('baton tokens create --name NAME --role admin'), then revoke this one. Without any, 'baton tokens create --local' on the server's machine makes one", name))
+		return
+	case errors.Is(err, store.ErrConflict):
+		writeError(w, http.StatusConflict, fmt.Sprintf("token %q is revoked already", name))
+		return
+	case err != nil:
+		s.storeError(w, err, fmt.Sprintf("no token %q; see 'baton tokens list'", name))
 		return
 	}
 	s.audit(r, "token.revoke", name, "")
@@ -182,7 +191,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	rows, err := s.st.AuditList(r.Context(), &store.AuditListParams{Limit: limit})
 	if err != nil {
-		s.storeError(w, err)
+		s.storeError(w, err, "")
 		return
 	}
 	out := make([]AuditEntry, len(rows))
@@ -190,30 +199,4 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		out[i] = AuditEntry{Seq: e.Seq, Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// callbackSecret hands a running attempt one of the secrets its step
-// declares, for engines where no file can be mounted.
-func (s *Server) callbackSecret(w http.ResponseWriter, r *http.Request) {
-	attempt, err := strconv.Atoi(r.PathValue("attempt"))
-	if err != nil || attempt < 1 {
-		writeError(w, http.StatusNotFound, "no such attempt")
-		return
-	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
-		writeError(w, http.StatusUnauthorized, "send the attempt's token: Authorization: Bearer $BATON_TOKEN")
-		return
-	}
-	value, err := s.eng.AttemptSecret(r.Context(), r.PathValue("run"), r.PathValue("step"), attempt, token, r.PathValue("name"))
-	switch {
-	case err == nil:
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Header().Set("Cache-Control", "no-store")
-		_, _ = w.Write(value)
-	case errors.Is(err, engine.ErrForbidden):
-		writeError(w, http.StatusForbidden, err.Error())
-	default:
-		s.callbackError(w, err)
-	}
 }

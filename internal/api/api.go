@@ -5,16 +5,12 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 
 	"github.com/baton-dev/baton/internal/auth"
-	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/vault"
@@ -22,6 +18,15 @@ import (
 
 // maxSpecBytes bounds a pipeline definition sent to apply.
 const maxSpecBytes = 1 << 20
+
+// Content types the routes take a body in. Each is one a web page cannot
+// send to another site without the browser asking first, which baton never
+// allows: see [Server.checkContentType].
+var (
+	jsonBody   = []string{"application/json"}
+	yamlBody   = []string{"application/yaml", "application/x-yaml", "text/yaml", "application/json"}
+	secretBody = []string{"application/octet-stream"}
+)
 
 // Server serves the API.
 type Server struct {
@@ -31,9 +36,15 @@ type Server struct {
 	mux   *http.ServeMux
 	auth  *auth.Authenticator
 	vault *vault.Vault
+	// loopbackOnly answers only requests whose Host is a loopback name:
+	// without tokens (--dev) it is what keeps DNS rebinding out.
+	loopbackOnly bool
+	limits       Limits
+	routes       []route
 
-	// AfterApply, if set, is called after a pipeline definition changed, so
-	// schedules can be reloaded.
+	// AfterApply, if set, is called after the set of pipelines or a
+	// pipeline's definition changed (apply, delete), so schedules can be
+	// reloaded.
 	AfterApply func(ctx context.Context)
 }
 
@@ -41,13 +52,33 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	// Auth checks API tokens. Nil serves every endpoint to anyone: only for
-	// --dev, on loopback.
+	// --dev, on loopback; requests must then name a loopback host.
 	Auth *auth.Authenticator
 	// Vault holds secrets; nil disables the secrets endpoints.
 	Vault *vault.Vault
 	// CallbacksOnly serves health and the steps' callbacks and nothing else,
 	// as baton exec does: it has no clients but its own steps.
 	CallbacksOnly bool
+	// Limits bound each request's body and response; give the same to
+	// [NewHTTPServer].
+	Limits Limits
+}
+
+// route is one endpoint and what guards it.
+type route struct {
+	pattern string
+	// need is the role a token must have; "" for public routes and the
+	// callbacks, which check the attempt's token themselves.
+	need auth.Role
+	// public routes need no token and may be read by any web page.
+	public bool
+	// callback routes are called by steps with their attempt token.
+	callback bool
+	// accepts are the content types the route takes a body in; nil for a
+	// route that reads no body. Routes with a role refuse other types; the
+	// callbacks take a body whatever its type, see [Server.callback].
+	accepts []string
+	h       http.HandlerFunc
 }
 
 // New returns the API handler over an engine and its store.
@@ -55,50 +86,81 @@ func New(eng *engine.Engine, st store.Store, o Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{eng: eng, st: st, log: o.Logger, mux: http.NewServeMux(), auth: o.Auth, vault: o.Vault}
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	s.mux.HandleFunc("POST /api/v1/callbacks/{run}/{step}/{attempt}", s.callback)
-	s.mux.HandleFunc("GET /api/v1/callbacks/{run}/{step}/{attempt}/secrets/{name}", s.callbackSecret)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
-	})
-	if o.CallbacksOnly {
-		return s
+	s := &Server{
+		eng: eng, st: st, log: o.Logger, mux: http.NewServeMux(), auth: o.Auth, vault: o.Vault,
+		loopbackOnly: o.Auth == nil && !o.CallbacksOnly, limits: o.Limits.withDefaults(),
 	}
-	s.mux.HandleFunc("GET /api/v1/openapi.json", serveOpenAPI)
-	s.mux.Handle("GET /metrics", eng.Metrics().Handler())
-	for _, r := range []struct {
-		pattern string
-		need    auth.Role
-		h       http.HandlerFunc
-	}{
-		{"POST /api/v1/pipelines", auth.Admin, s.applyPipeline},
-		{"GET /api/v1/pipelines", auth.Viewer, s.listPipelines},
-		{"GET /api/v1/pipelines/{name}", auth.Viewer, s.getPipeline},
-		{"POST /api/v1/pipelines/{name}/runs", auth.Operator, s.createRun},
-		{"GET /api/v1/runs", auth.Viewer, s.listRuns},
-		{"GET /api/v1/runs/{id}", auth.Viewer, s.getRun},
-		{"POST /api/v1/runs/{id}/cancel", auth.Operator, s.cancelRun},
-		{"POST /api/v1/runs/{id}/retry", auth.Operator, s.retryRun},
-		{"GET /api/v1/runs/{id}/steps/{step}/logs", auth.Viewer, s.stepLogs},
-		{"GET /api/v1/secrets", auth.Admin, s.listSecrets},
-		{"PUT /api/v1/secrets/{name}", auth.Admin, s.putSecret},
-		{"DELETE /api/v1/secrets/{name}", auth.Admin, s.deleteSecret},
-		{"POST /api/v1/secrets/rotate", auth.Admin, s.rotateSecrets},
-		{"GET /api/v1/tokens", auth.Admin, s.listTokens},
-		{"POST /api/v1/tokens", auth.Admin, s.createToken},
-		{"DELETE /api/v1/tokens/{name}", auth.Admin, s.revokeToken},
-		{"GET /api/v1/audit", auth.Admin, s.listAudit},
-	} {
-		s.mux.Handle(r.pattern, s.guard(r.need, r.h))
+	routes := []route{
+		{pattern: "GET /healthz", public: true, h: func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		}},
+		{pattern: "POST /api/v1/callbacks/{run}/{step}/{attempt}", callback: true, accepts: jsonBody, h: s.callback},
+		{pattern: "GET /api/v1/callbacks/{run}/{step}/{attempt}/secrets/{name}", callback: true, h: s.callbackSecret},
 	}
+	if !o.CallbacksOnly {
+		routes = append(routes, []route{
+			{pattern: "GET /api/v1/openapi.json", public: true, h: serveOpenAPI},
+			{pattern: "GET /metrics", public: true, h: eng.Metrics().Handler().ServeHTTP},
+			{pattern: "POST /api/v1/pipelines", need: auth.Admin, accepts: yamlBody, h: s.applyPipeline},
+			{pattern: "GET /api/v1/pipelines", need: auth.Viewer, h: s.listPipelines},
+			{pattern: "GET /api/v1/pipelines/{name}", need: auth.Viewer, h: s.getPipeline},
+			{pattern: "DELETE /api/v1/pipelines/{name}", need: auth.Admin, h: s.deletePipeline},
+			{pattern: "POST /api/v1/pipelines/{name}/schedules/pause", need: auth.Operator, accepts: jsonBody, h: s.pauseSchedules},
+			{pattern: "POST /api/v1/pipelines/{name}/schedules/resume", need: auth.Operator, accepts: jsonBody, h: s.resumeSchedules},
+			{pattern: "POST /api/v1/pipelines/{name}/runs", need: auth.Operator, accepts: jsonBody, h: s.createRun},
+			{pattern: "GET /api/v1/runs", need: auth.Viewer, h: s.listRuns},
+			{pattern: "GET /api/v1/runs/{id}", need: auth.Viewer, h: s.getRun},
+			{pattern: "POST /api/v1/runs/{id}/cancel", need: auth.Operator, accepts: jsonBody, h: s.cancelRun},
+			{pattern: "POST /api/v1/runs/{id}/retry", need: auth.Operator, accepts: jsonBody, h: s.retryRun},
+			{pattern: "GET /api/v1/runs/{id}/steps/{step}/logs", need: auth.Viewer, h: s.stepLogs},
+			{pattern: "GET /api/v1/secrets", need: auth.Admin, h: s.listSecrets},
+			{pattern: "PUT /api/v1/secrets/{name}", need: auth.Admin, accepts: secretBody, h: s.putSecret},
+			{pattern: "DELETE /api/v1/secrets/{name}", need: auth.Admin, h: s.deleteSecret},
+			{pattern: "POST /api/v1/secrets/rotate", need: auth.Admin, accepts: jsonBody, h: s.rotateSecrets},
+			{pattern: "GET /api/v1/tokens", need: auth.Admin, h: s.listTokens},
+			{pattern: "POST /api/v1/tokens", need: auth.Admin, accepts: jsonBody, h: s.createToken},
+			{pattern: "DELETE /api/v1/tokens/{name}", need: auth.Admin, h: s.revokeToken},
+			{pattern: "GET /api/v1/audit", need: auth.Admin, h: s.listAudit},
+		}...)
+	}
+	for _, rt := range routes {
+		s.mux.Handle(rt.pattern, s.protect(rt))
+	}
+	s.routes = routes
+	s.mux.Handle("/", s.protect(route{h: func(w http.ResponseWriter, r *http.Request) {
+		refuse(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+	}}))
 	return s
 }
 
 // ServeHTTP implements [http.Handler].
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.setDeadlines(w, r)
+	s.mux.ServeHTTP(w, r)
+}
+
+// protect runs a route's checks in order: the Host (without tokens), the
+// browser's own account of where the request comes from, the token, and
+// the content type. Each comes before the body is read.
+func (s *Server) protect(rt route) http.Handler {
+	var h http.Handler = rt.h
+	if rt.need != "" {
+		h = s.guard(rt, h)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.accepts == nil && r.ContentLength != 0 {
+			// The route reads no body: do not wait for one after answering.
+			w.Header().Set("Connection", "close")
+		}
+		if !rt.callback && !s.checkHost(w, r) {
+			return
+		}
+		if !checkSite(w, r, rt.public) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -112,19 +174,12 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, Error{Error: msg})
 }
 
-// storeError maps a store or engine error to a response.
-func (s *Server) storeError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, engine.ErrInvalid):
-		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), engine.ErrInvalid.Error()+": "))
-	case errors.Is(err, engine.ErrFinished), errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
-		writeError(w, http.StatusConflict, err.Error())
-	default:
-		s.log.Error("api request", "err", err)
-		writeError(w, http.StatusInternalServerError, err.Error())
-	}
+// refuse answers an error before the request's body was read, and closes
+// the connection after it, so the server does not read a body nobody asked
+// for (a slow or endless one would hold the connection).
+func refuse(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Connection", "close")
+	writeError(w, code, msg)
 }
 
 // readBody reads a request body of at most limit bytes; past that it answers
@@ -132,302 +187,12 @@ func (s *Server) storeError(w http.ResponseWriter, err error) {
 func readBody(w http.ResponseWriter, r *http.Request, limit int, what string) ([]byte, bool) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "read body: "+err.Error())
+		refuse(w, http.StatusBadRequest, "read body: "+clean(err.Error()))
 		return nil, false
 	}
 	if len(data) > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d bytes", what, limit))
+		refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d bytes", what, limit))
 		return nil, false
 	}
 	return data, true
-}
-
-func (s *Server) applyPipeline(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r, maxSpecBytes, "the pipeline definition")
-	if !ok {
-		return
-	}
-	filename := r.URL.Query().Get("filename")
-	if filename == "" {
-		filename = "pipeline.yaml"
-	}
-	before, _ := s.st.PipelineList(r.Context())
-	row, _, err := s.eng.Apply(r.Context(), filename, data)
-	if err != nil {
-		s.storeError(w, err)
-		return
-	}
-	created := true
-	for _, p := range before {
-		if p.Name == row.Name && p.Revision == row.Revision {
-			created = false
-		}
-	}
-	if created && s.AfterApply != nil {
-		s.AfterApply(r.Context())
-	}
-	code := http.StatusOK
-	if created {
-		code = http.StatusCreated
-		s.audit(r, "pipeline.apply", row.Name, fmt.Sprintf("revision %d", row.Revision))
-	}
-	writeJSON(w, code, Pipeline{Name: row.Name, Revision: row.Revision, CreatedAt: row.CreatedAt, Created: &created})
-}
-
-func (s *Server) listPipelines(w http.ResponseWriter, r *http.Request) {
-	rows, err := s.st.PipelineList(r.Context())
-	if err != nil {
-		s.storeError(w, err)
-		return
-	}
-	out := make([]Pipeline, len(rows))
-	for i, p := range rows {
-		out[i] = Pipeline{Name: p.Name, Revision: p.Revision, CreatedAt: p.CreatedAt}
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getPipeline(w http.ResponseWriter, r *http.Request) {
-	rev := 0
-	if v := r.URL.Query().Get("revision"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("revision %q is not a positive whole number", v))
-			return
-		}
-		rev = n
-	}
-	p, err := s.st.PipelineGet(r.Context(), r.PathValue("name"), rev)
-	if err != nil {
-		s.storeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, Pipeline{Name: p.Name, Revision: p.Revision, CreatedAt: p.CreatedAt, Spec: string(p.Spec)})
-}
-
-func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r, contract.MaxOutputBytes, "the params")
-	if !ok {
-		return
-	}
-	params, err := decodeParams(data)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	run, err := s.eng.Submit(r.Context(), &engine.SubmitParams{Pipeline: r.PathValue("name"), Params: params})
-	if err != nil {
-		if run == nil {
-			s.storeError(w, err)
-			return
-		}
-		s.log.Error("run accepted but not started", "run_id", run.ID, "err", err)
-	}
-	s.audit(r, "run.create", run.ID, "pipeline "+run.Pipeline)
-	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
-	writeJSON(w, http.StatusAccepted, runJSON(run))
-}
-
-// decodeParams reads a run request: a JSON object of param names to values.
-// Numbers and booleans are taken as their text; anything else is refused.
-func decodeParams(data []byte) (map[string]string, error) {
-	params := make(map[string]string)
-	if strings.TrimSpace(string(data)) == "" {
-		return params, nil
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("body must be a JSON object of params, like {\"target\": \"all\"}: %v", err)
-	}
-	for name, v := range raw {
-		var val any
-		if err := json.Unmarshal(v, &val); err != nil {
-			return nil, fmt.Errorf("param %q: %v", name, err)
-		}
-		switch x := val.(type) {
-		case string:
-			params[name] = x
-		case float64, bool:
-			params[name] = strings.TrimSpace(string(v))
-		default:
-			return nil, fmt.Errorf("param %q must be a string, number or boolean", name)
-		}
-	}
-	return params, nil
-}
-
-func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p := &store.RunListParams{Pipeline: q.Get("pipeline")}
-	if v := q.Get("status"); v != "" {
-		for _, st := range strings.Split(v, ",") {
-			switch status := store.RunStatus(st); status {
-			case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCanceled:
-				p.Statuses = append(p.Statuses, status)
-			default:
-				writeError(w, http.StatusBadRequest, fmt.Sprintf("status %q is not one of queued, running, succeeded, failed, canceled", st))
-				return
-			}
-		}
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q must be a whole number from 1 to 1000", v))
-			return
-		}
-		p.Limit = n
-	}
-	rows, err := s.st.RunList(r.Context(), p)
-	if err != nil {
-		s.storeError(w, err)
-		return
-	}
-	out := make([]Run, len(rows))
-	for i, row := range rows {
-		out[i] = runJSON(row)
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
-	out, err := RunDetail(r.Context(), s.eng, s.st, r.PathValue("id"))
-	if err != nil {
-		s.storeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-// RunDetail returns a run with its steps, attempts and variables, as the API
-// shows it.
-func RunDetail(ctx context.Context, eng *engine.Engine, st store.Store, id string) (*Run, error) {
-	row, err := st.RunGet(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	steps, err := st.StepList(ctx, row.ID)
-	if err != nil {
-		return nil, err
-	}
-	attempts, err := st.AttemptList(ctx, row.ID)
-	if err != nil {
-		return nil, err
-	}
-	vars, err := eng.Vars(ctx, row, steps)
-	if err != nil {
-		return nil, err
-	}
-	out := runJSON(row)
-	out.Variables = vars
-	out.Steps = stepsJSON(steps, attempts)
-	return &out, nil
-}
-
-func (s *Server) cancelRun(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if err := s.eng.Cancel(r.Context(), id); err != nil {
-		s.storeError(w, err)
-		return
-	}
-	s.audit(r, "run.cancel", id, "")
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": id, "status": "canceling"})
-}
-
-// retryRequest is the body of a re-run request.
-type retryRequest struct {
-	From   string            `json:"from"`
-	Params map[string]string `json:"params"`
-}
-
-func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) {
-	var req retryRequest
-	data, ok := readBody(w, r, contract.MaxOutputBytes, "the request")
-	if !ok {
-		return
-	}
-	if len(strings.TrimSpace(string(data))) > 0 {
-		dec := json.NewDecoder(strings.NewReader(string(data)))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, `body must be {"from": "STEP", "params": {"NAME": "VALUE"}}, both optional: `+err.Error())
-			return
-		}
-	}
-	run, err := s.eng.Rerun(r.Context(), &engine.RerunParams{RunID: r.PathValue("id"), From: req.From, Params: req.Params})
-	if err != nil {
-		if run == nil {
-			s.storeError(w, err)
-			return
-		}
-		s.log.Error("run accepted but not started", "run_id", run.ID, "err", err)
-	}
-	detail := "re-run of " + run.RetryOf
-	if req.From != "" {
-		detail += " from step " + req.From
-	}
-	s.audit(r, "run.retry", run.ID, detail)
-	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
-	writeJSON(w, http.StatusAccepted, runJSON(run))
-}
-
-func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
-	rec := &statusRecorder{ResponseWriter: w}
-	s.handleCallback(rec, r)
-	s.eng.Metrics().Callbacks.WithLabelValues(strconv.Itoa(rec.code)).Inc()
-}
-
-// statusRecorder remembers the status code a handler answered with.
-type statusRecorder struct {
-	http.ResponseWriter
-	code int
-}
-
-func (r *statusRecorder) WriteHeader(code int) {
-	r.code = code
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
-	attempt, err := strconv.Atoi(r.PathValue("attempt"))
-	if err != nil || attempt < 1 {
-		writeError(w, http.StatusNotFound, "no such attempt")
-		return
-	}
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || token == "" {
-		writeError(w, http.StatusUnauthorized, "send the attempt's token: Authorization: Bearer $BATON_TOKEN")
-		return
-	}
-	run, step := r.PathValue("run"), r.PathValue("step")
-	// Who is asking comes before what they send.
-	if err := s.eng.CheckAttempt(r.Context(), run, step, attempt, token); err != nil {
-		s.callbackError(w, err)
-		return
-	}
-	vars, err := contract.ParseCallbackBody(r.Body)
-	switch {
-	case errors.Is(err, contract.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	if err := s.eng.PostOutputs(r.Context(), run, step, attempt, token, vars); err != nil {
-		s.callbackError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(vars)})
-}
-
-func (s *Server) callbackError(w http.ResponseWriter, err error) {
-	switch {
-	case errors.Is(err, engine.ErrUnauthorized):
-		writeError(w, http.StatusUnauthorized, err.Error())
-	case errors.Is(err, contract.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
-	default:
-		s.storeError(w, err)
-	}
 }

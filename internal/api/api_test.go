@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,29 +31,38 @@ type server struct {
 	eng *engine.Engine
 }
 
-func newServer(t *testing.T) *server {
+func newServer(t *testing.T) *server { return newServerWith(t, api.Limits{}) }
+
+// newServerWith serves the API without tokens (as --dev) the way baton
+// server does: on a real listener through [api.LimitListener] and
+// [api.NewHTTPServer], with the limits given.
+func newServerWith(t *testing.T, lim api.Limits) *server {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "baton.db"), sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var handler http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
 	vlt := vault.New(st, secret.NewKeyring(secret.GenerateKey()))
 	eng, err := engine.New(engine.Config{
 		Store: st, Executor: process.New(process.Options{Dir: t.TempDir()}),
-		CallbackURL: srv.URL, LogFlush: 20 * time.Millisecond, Secrets: vlt,
+		CallbackURL: url, LogFlush: 20 * time.Millisecond, Secrets: vlt,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	handler = api.New(eng, st, api.Options{Vault: vlt})
+	srv := api.NewHTTPServer(api.New(eng, st, api.Options{Vault: vlt, Limits: lim}), nil, lim)
+	go func() { _ = srv.Serve(api.LimitListener(ln, api.DefaultMaxConns)) }()
 	t.Cleanup(func() {
-		srv.Close()
+		_ = srv.Close()
 		_ = eng.Close(context.Background())
 		_ = st.Close()
 	})
-	return &server{t: t, url: srv.URL, st: st, eng: eng}
+	return &server{t: t, url: url, st: st, eng: eng}
 }
 
 func (s *server) do(method, path, body string, header ...string) (int, string) {
@@ -61,6 +70,9 @@ func (s *server) do(method, path, body string, header ...string) (int, string) {
 	req, err := http.NewRequest(method, s.url+path, strings.NewReader(body))
 	if err != nil {
 		s.t.Fatal(err)
+	}
+	if ctype := defaultContentType(method, path); ctype != "" {
+		req.Header.Set("Content-Type", ctype)
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
@@ -72,6 +84,19 @@ func (s *server) do(method, path, body string, header ...string) (int, string) {
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(data)
+}
+
+// defaultContentType is what the API's own client sends for a request.
+func defaultContentType(method, path string) string {
+	switch {
+	case method == "POST" && strings.HasPrefix(path, "/api/v1/pipelines") && !strings.Contains(strings.TrimPrefix(path, "/api/v1/pipelines"), "/"):
+		return "application/yaml"
+	case method == "PUT":
+		return "application/octet-stream"
+	case method == "POST" || method == "PATCH":
+		return "application/json"
+	}
+	return ""
 }
 
 func busybox(t *testing.T) string { return testbin.Busybox(t) }
@@ -190,7 +215,7 @@ name: waits
 steps:
   - name: s
     secrets: [{name: db_password}]
-    command: ["` + bb + `", "sh", "-c", "echo -n $BATON_TOKEN > ` + tokenFile + `; sleep 30"]
+    command: ["` + bb + `", "sh", "-c", "cat $BATON_TOKEN_FILE > ` + tokenFile + `; sleep 30"]
   - name: other
     secrets: [{name: api_key}]
     command: ["` + bb + `", "true"]

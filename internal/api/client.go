@@ -100,6 +100,40 @@ func (c *Client) Pipelines(ctx context.Context) ([]Pipeline, error) {
 	return ps, err
 }
 
+// Pipeline returns one revision of a pipeline with its source in Spec;
+// revision 0 is the latest.
+func (c *Client) Pipeline(ctx context.Context, name string, revision int) (*Pipeline, error) {
+	path := "/api/v1/pipelines/" + url.PathEscape(name)
+	if revision > 0 {
+		path += fmt.Sprintf("?revision=%d", revision)
+	}
+	var p Pipeline
+	err := c.do(ctx, http.MethodGet, path, "", nil, &p)
+	return &p, err
+}
+
+// DeletePipeline removes a pipeline; the server refuses (409) while it has
+// unfinished runs. Its ended runs stay.
+func (c *Client) DeletePipeline(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/pipelines/"+url.PathEscape(name), "", nil, nil)
+}
+
+// PauseSchedules pauses every schedule of a pipeline until
+// [Client.ResumeSchedules]; the answer has SchedulesPausedAt set.
+func (c *Client) PauseSchedules(ctx context.Context, name string) (*Pipeline, error) {
+	var p Pipeline
+	err := c.do(ctx, http.MethodPost, "/api/v1/pipelines/"+url.PathEscape(name)+"/schedules/pause", "application/json", nil, &p)
+	return &p, err
+}
+
+// ResumeSchedules lets a pipeline's paused schedules fire again, from their
+// next tick.
+func (c *Client) ResumeSchedules(ctx context.Context, name string) (*Pipeline, error) {
+	var p Pipeline
+	err := c.do(ctx, http.MethodPost, "/api/v1/pipelines/"+url.PathEscape(name)+"/schedules/resume", "application/json", nil, &p)
+	return &p, err
+}
+
 // Trigger starts a run of a pipeline.
 func (c *Client) Trigger(ctx context.Context, pipeline string, params map[string]string) (*Run, error) {
 	body, err := json.Marshal(params)
@@ -127,7 +161,7 @@ func (c *Client) Run(ctx context.Context, id string) (*Run, error) {
 
 // Cancel cancels a run.
 func (c *Client) Cancel(ctx context.Context, id string) error {
-	return c.do(ctx, http.MethodPost, "/api/v1/runs/"+url.PathEscape(id)+"/cancel", "", nil, nil)
+	return c.do(ctx, http.MethodPost, "/api/v1/runs/"+url.PathEscape(id)+"/cancel", "application/json", nil, nil)
 }
 
 // Retry starts a new run that re-runs an ended one from a step (empty: the
@@ -180,7 +214,7 @@ func (c *Client) RotateSecrets(ctx context.Context) (int, error) {
 	var out struct {
 		Resealed int `json:"resealed"`
 	}
-	err := c.do(ctx, http.MethodPost, "/api/v1/secrets/rotate", "", nil, &out)
+	err := c.do(ctx, http.MethodPost, "/api/v1/secrets/rotate", "application/json", nil, &out)
 	return out.Resealed, err
 }
 

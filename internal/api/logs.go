@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -33,7 +34,12 @@ func (s *Server) stepLogs(w http.ResponseWriter, r *http.Request) {
 		after = n
 	}
 	if _, err := s.stepStatus(r, runID, step); err != nil {
-		s.storeError(w, err)
+		var noStep *noStepError
+		if errors.As(err, &noStep) {
+			writeError(w, http.StatusNotFound, noStep.Error())
+			return
+		}
+		s.storeError(w, err, noRun(runID))
 		return
 	}
 	if asJSON {
@@ -42,7 +48,7 @@ func (s *Server) stepLogs(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	flusher, _ := w.(http.Flusher)
+	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
 	for {
 		changed := s.eng.Changed(runID)
@@ -56,6 +62,9 @@ func (s *Server) stepLogs(w http.ResponseWriter, r *http.Request) {
 				s.log.Error("read logs", "run_id", runID, "step", step, "err", err)
 				return
 			}
+			// A reader that keeps up gets the time to read each batch; one
+			// that stops reading is cut off.
+			_ = rc.SetWriteDeadline(time.Now().Add(s.limits.WriteTimeout))
 			for _, l := range rows {
 				if asJSON {
 					_ = enc.Encode(LogLine{Seq: l.Seq, Step: step, Attempt: l.Attempt, Time: l.Time, Stream: l.Stream, Text: l.Text})
@@ -68,8 +77,8 @@ func (s *Server) stepLogs(w http.ResponseWriter, r *http.Request) {
 				break
 			}
 		}
-		if flusher != nil {
-			flusher.Flush()
+		if err := rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return
 		}
 		if !follow || status.Terminal() {
 			return
@@ -97,7 +106,7 @@ func (s *Server) stepStatus(r *http.Request, runID, step string) (store.StepStat
 	if _, err := s.st.RunGet(r.Context(), runID); err != nil {
 		return "", err
 	}
-	return "", fmt.Errorf("run %s has no step %q: %w", runID, step, store.ErrNotFound)
+	return "", &noStepError{run: runID, step: step}
 }
 
 // EscapeControl makes a log line safe to print on a terminal: control
@@ -119,4 +128,11 @@ func EscapeControl(s string) string {
 
 func isControl(r rune) bool {
 	return r != '\t' && (r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0))
+}
+
+// noStepError is the answer for a step a run does not have.
+type noStepError struct{ run, step string }
+
+func (e *noStepError) Error() string {
+	return fmt.Sprintf("run %q has no step %q; see 'baton runs get %s'", e.run, e.step, e.run)
 }

@@ -12,6 +12,11 @@ type Pipeline struct {
 	Revision  int       `json:"revision"`
 	CreatedAt time.Time `json:"created_at"`
 	Spec      string    `json:"spec,omitempty"`
+	// Schedules are the cron expressions of the revision's schedules.
+	Schedules []string `json:"schedules"`
+	// SchedulesPausedAt is when the pipeline's schedules were paused; nil
+	// while they fire.
+	SchedulesPausedAt *time.Time `json:"schedules_paused_at,omitempty"`
 	// Created is set by apply: false when the definition was unchanged.
 	Created *bool `json:"created,omitempty"`
 }

@@ -77,8 +77,8 @@ func New(st store.Store) *Authenticator { return &Authenticator{st: st} }
 // Check returns the token a request's Authorization header carries, if it is
 // valid and not revoked.
 func (a *Authenticator) Check(ctx context.Context, header string) (*store.TokenRow, error) {
-	token, ok := strings.CutPrefix(header, "Bearer ")
-	if !ok || token == "" {
+	token, ok := BearerToken(header)
+	if !ok {
 		return nil, ErrNoToken
 	}
 	hash := Hash(token)
@@ -93,6 +93,22 @@ func (a *Authenticator) Check(ctx context.Context, header string) (*store.TokenR
 		return nil, ErrBadToken
 	}
 	return row, nil
+}
+
+// BearerToken returns the token an Authorization header carries in the
+// Bearer scheme. The scheme's name is case-insensitive (RFC 7235: "bearer"
+// and "BEARER" are "Bearer"); one or more spaces or tabs follow it, then the
+// token, which holds none. Anything else is no token.
+func BearerToken(header string) (string, bool) {
+	i := strings.IndexAny(header, " \t")
+	if i < 0 || !strings.EqualFold(header[:i], "Bearer") {
+		return "", false
+	}
+	token := strings.Trim(header[i:], " \t")
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
+	}
+	return token, true
 }
 
 // Create makes a token, stores its hash and returns the token itself, which

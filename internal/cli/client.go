@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +17,7 @@ type remote struct {
 }
 
 // remoteFlags adds --server and --token to a client command's flags.
-func remoteFlags(fs *flag.FlagSet, env *Env) *remote {
+func remoteFlags(fs *cmdFlags, env *Env) *remote {
 	def := env.Getenv("BATON_SERVER")
 	if def == "" {
 		def = "http://127.0.0.1:8080"

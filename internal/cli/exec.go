@@ -22,11 +22,12 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	file := fs.String("f", "", "pipeline definition `file` (required)")
 	params := paramFlag{}
 	fs.Var(params, "p", "param as `NAME=VALUE`; repeat for several")
-	execName := fs.String("executor", "auto", "where steps run: "+executorNames)
+	execName := fs.String("executor", "auto", executorUsage)
 	dataDir := fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database")
-	output := fs.String("output", "text", "result format: text or json")
+	output := outputFlag(fs)
 	listen := fs.String("listen", "0.0.0.0:0", "`addr` of the callback API steps post outputs to")
 	callback := fs.String("callback-url", "", "callback base `url` as steps see it (default: derived from --listen and the executor)")
+	quiet := fs.Bool("quiet", false, "do not show what steps print (it stays in the logs: 'baton logs --data-dir DIR RUN')")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -36,9 +37,6 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	}
 	if *file == "" {
 		return usagef("no pipeline given; use -f FILE")
-	}
-	if *output != "text" && *output != "json" {
-		return usagef("--output %q must be text or json", *output)
 	}
 	if err := checkExecutorName(*execName); err != nil {
 		return err
@@ -71,12 +69,25 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	start := time.Now()
 	p := newProgress(env.Stderr, isTerminal(env.Stderr))
 	fmt.Fprintf(env.Stderr, "run %s of %s (revision %d) on %s\n", run.ID, row.Name, row.Revision, l.exec.Name())
+	var logs *storeLogs
+	if !*quiet {
+		logs = &storeLogs{st: l.st, after: make(map[string]int64)}
+	}
 	canceled := false
 	for {
 		changed := l.eng.Changed(run.ID)
 		detail, err := api.RunDetail(context.WithoutCancel(ctx), l.eng, l.st, run.ID)
 		if err != nil {
 			return err
+		}
+		if logs != nil {
+			if logs.out == nil {
+				logs.out = newStepLines(env.Stderr, detail)
+			}
+			// Before the progress line: a step's lines come before its end.
+			if err := logs.printNew(context.WithoutCancel(ctx), detail); err != nil {
+				return err
+			}
 		}
 		p.update(detail)
 		if detail.Status.Terminal() {

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -21,9 +17,6 @@ import (
 	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor"
-	"github.com/baton-dev/baton/internal/executor/docker"
-	"github.com/baton-dev/baton/internal/executor/noop"
-	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/secret"
 	"github.com/baton-dev/baton/internal/store/sqlite"
@@ -31,16 +24,20 @@ import (
 )
 
 // local is an engine on this machine: the SQLite store, an executor, and the
-// API listening for callbacks and clients.
+// API listening for callbacks and clients. Fields are set in the order they
+// are opened; [local.close] releases whatever is set, in reverse.
 type local struct {
 	log  *slog.Logger
+	lock *os.File
 	st   *sqlite.Store
 	exec executor.Executor
-	eng  *engine.Engine
-	api  *api.Server
-	ln   net.Listener
-	srv  *http.Server
-	lock *os.File
+	ln   net.Listener // the API's
+	// cbLn, when set, serves the steps' callbacks alone, on the docker
+	// bridge's address: the API's own address is one containers cannot reach.
+	cbLn    net.Listener
+	eng     *engine.Engine
+	api     *api.Server
+	servers []*http.Server
 }
 
 // localOptions say how to build a [local].
@@ -81,46 +78,40 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
 
-func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err error) {
-	l = &local{log: newLogger(env.Stderr, o.logLevel)}
-	l.lock, err = lockDataDir(o.dataDir)
-	if err != nil {
-		return nil, err
-	}
+func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err error) {
+	l := &local{log: newLogger(env.Stderr, o.logLevel)}
 	defer func() {
 		if err != nil {
-			l.lock.Close()
+			l.close()
 		}
 	}()
-	exec, err := newExecutor(ctx, o.executor, o.dataDir, l.log, env.Stderr)
-	if err != nil {
+	if l.lock, err = lockDataDir(o.dataDir); err != nil {
 		return nil, err
-	}
-	l.exec = exec
-	l.st, err = sqlite.Open(ctx, filepath.Join(o.dataDir, "baton.db"), sqlite.Options{Logger: l.log})
-	if err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", o.dataDir, err)
 	}
 	ring, err := loadKeyring(env, o)
 	if err != nil {
-		l.st.Close()
 		return nil, err
 	}
+	if l.st, err = sqlite.Open(ctx, filepath.Join(o.dataDir, "baton.db"), sqlite.Options{Logger: l.log,
+		IdentityFile: filepath.Join(o.dataDir, sqlite.IdentityFileName)}); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", o.dataDir, err)
+	}
 	vlt := vault.New(l.st, ring)
-	l.ln, err = net.Listen("tcp", o.listen)
-	if err != nil {
-		l.st.Close()
+	if l.exec, err = openExecutor(ctx, o.executor, o.dataDir, l.st, l.log, env.Stderr); err != nil {
+		return nil, err
+	}
+	if l.ln, err = net.Listen("tcp", o.listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w; choose another address with --listen", o.listen, err)
 	}
-	cb := o.callbackURL
-	if cb == "" {
-		cb = defaultCallbackURL(exec.Name(), l.ln.Addr(), o.tlsCert != "")
+	cb, err := l.stepCallbackURL(ctx, o)
+	if err != nil {
+		return nil, err
 	}
 	cfg := engine.Config{
-		Store: l.st, Executor: exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel,
-		Secrets: vlt, AllowCaps: o.allowCaps,
+		Store: l.st, Executor: l.exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel,
+		Secrets: vlt, AllowCaps: o.allowCaps, Sealer: ring,
 	}
-	if exec.Name() == "docker" {
+	if l.exec.Name() == "docker" {
 		// Server-wide defaults bound containers; a local process cannot be
 		// bound the same way, so they do not apply to it.
 		cfg.DefaultLimits = o.defaultLimits
@@ -128,10 +119,7 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err err
 	if len(o.imagePolicy.Allow) > 0 || o.imagePolicy.RequireDigest {
 		cfg.ImagePolicy = o.imagePolicy.Check
 	}
-	l.eng, err = engine.New(cfg)
-	if err != nil {
-		l.ln.Close()
-		l.st.Close()
+	if l.eng, err = engine.New(cfg); err != nil {
 		return nil, err
 	}
 	apiOpts := api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: o.callbacksOnly}
@@ -141,8 +129,6 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err err
 		// server answer finds a valid token in the file.
 		path, err := auth.Bootstrap(ctx, l.st, o.dataDir, time.Now())
 		if err != nil {
-			l.ln.Close()
-			l.st.Close()
 			return nil, err
 		}
 		if path != "" {
@@ -150,22 +136,31 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (l *local, err err
 		}
 	}
 	l.api = api.New(l.eng, l.st, apiOpts)
-	l.srv = &http.Server{
-		Handler: l.api, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: slog.NewLogLogger(l.log.Handler(), slog.LevelWarn),
+	l.serve(l.ln, l.api, o)
+	if l.cbLn != nil {
+		l.serve(l.cbLn, api.New(l.eng, l.st, api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: true}), o)
 	}
+	return l, nil
+}
+
+// serve serves h on ln until [local.close].
+func (l *local) serve(ln net.Listener, h http.Handler, o localOptions) {
+	// Deadlines, header and connection limits: slow clients cannot hold
+	// the connections steps and clients need.
+	srv := api.NewHTTPServer(h, l.log, api.Limits{})
+	ln = api.LimitListener(ln, api.DefaultMaxConns)
+	l.servers = append(l.servers, srv)
 	go func() {
 		var err error
 		if o.tlsCert != "" {
-			err = l.srv.ServeTLS(l.ln, o.tlsCert, o.tlsKey)
+			err = srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
 		} else {
-			err = l.srv.Serve(l.ln)
+			err = srv.Serve(ln)
 		}
 		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			l.log.Error("api server", "err", err)
+			l.log.Error("api server", "addr", ln.Addr().String(), "err", err)
 		}
 	}()
-	return l, nil
 }
 
 // loadKeyring finds the key secrets are sealed with: BATON_SECRET_KEY, else
@@ -203,54 +198,44 @@ func loadKeyring(env *Env, o localOptions) (*secret.Keyring, error) {
 	return secret.NewKeyring(primary, old...), nil
 }
 
-// defaultCallbackURL is the API's address as a step sees it: containers reach
-// the host through host.docker.internal, processes through loopback.
-func defaultCallbackURL(executorName string, addr net.Addr, tls bool) string {
-	port := strconv.Itoa(addr.(*net.TCPAddr).Port)
-	scheme := "http://"
-	if tls {
-		scheme = "https://"
-	}
-	if executorName == "docker" {
-		return scheme + "host.docker.internal:" + port
-	}
-	return scheme + "127.0.0.1:" + port
-}
-
-// close stops the API and the engine, leaving running steps running. It
-// takes at most a few seconds: open log streams are cut, not waited for.
+// close stops the API and the engine, leaving running steps running, and
+// releases everything else that was opened, in reverse order. It takes at
+// most a few seconds: open log streams are cut, not waited for.
 func (l *local) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Second)
 	defer cancel()
 	sctx, scancel := context.WithTimeout(ctx, time.Second)
-	if err := l.srv.Shutdown(sctx); err != nil {
-		_ = l.srv.Close()
+	for i := len(l.servers) - 1; i >= 0; i-- {
+		if err := l.servers[i].Shutdown(sctx); err != nil {
+			_ = l.servers[i].Close()
+		}
 	}
 	scancel()
-	if err := l.eng.Close(ctx); err != nil {
-		l.log.Warn("engine close", "err", err)
+	// Listeners never served are still open; closing a served one again is
+	// harmless.
+	for _, ln := range []net.Listener{l.cbLn, l.ln} {
+		if ln != nil {
+			_ = ln.Close()
+		}
 	}
-	if err := l.st.Close(); err != nil {
-		l.log.Warn("store close", "err", err)
+	engineDone := true
+	if l.eng != nil {
+		if err := l.eng.Close(ctx); err != nil {
+			l.log.Warn("engine close", "err", err)
+			engineDone = false // its goroutines may still use the executor
+		}
 	}
-	l.lock.Close()
-}
-
-// executorNames lists what --executor accepts.
-const executorNames = "auto, docker, process"
-
-// dockerOutputDir is where output files of containers are made, bind-mounted
-// into them; empty (copy in and out instead) when the engine is on another
-// machine and cannot see this one's files.
-func dockerOutputDir(dataDir string) string {
-	if host := os.Getenv("DOCKER_HOST"); host != "" && !strings.HasPrefix(host, "unix://") {
-		return ""
+	if l.exec != nil && engineDone {
+		closeExecutor(l.exec)
 	}
-	dir, err := filepath.Abs(filepath.Join(dataDir, "outputs"))
-	if err != nil {
-		return ""
+	if l.st != nil {
+		if err := l.st.Close(); err != nil {
+			l.log.Warn("store close", "err", err)
+		}
 	}
-	return dir
+	if l.lock != nil {
+		l.lock.Close()
+	}
 }
 
 // lockDataDir makes sure one baton at a time drives the runs of a data dir:
@@ -269,67 +254,4 @@ func lockDataDir(dir string) (*os.File, error) {
 		return nil, fmt.Errorf("another baton (server or exec) is using %s; stop it, or give this one its own --data-dir", dir)
 	}
 	return f, nil
-}
-
-// instanceID names this installation, so that its containers are told from
-// those of another baton on the same engine. It is made once per data dir.
-func instanceID(dataDir string) (string, error) {
-	path := filepath.Join(dataDir, "instance")
-	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", fmt.Errorf("data dir: %w", err)
-	}
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	if err := os.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("data dir: %w", err)
-	}
-	return id, nil
-}
-
-// checkExecutorName rejects an --executor value before anything is opened.
-func checkExecutorName(name string) error {
-	switch strings.ToLower(name) {
-	case "auto", "docker", "process", "noop", "":
-		return nil
-	}
-	return usagef("unknown executor %q; use one of %s", name, executorNames)
-}
-
-// newExecutor builds the executor named by --executor. This is the one place
-// the set of executors is known.
-func newExecutor(ctx context.Context, name, dataDir string, log *slog.Logger, stderr io.Writer) (executor.Executor, error) {
-	proc := func() executor.Executor {
-		return process.New(process.Options{Dir: filepath.Join(dataDir, "process"), Logger: log})
-	}
-	switch strings.ToLower(name) {
-	case "process":
-		return proc(), nil
-	case "noop": // for benchmarks; not listed in help
-		return noop.New(), nil
-	case "docker", "auto", "":
-		instance, err := instanceID(dataDir)
-		if err != nil {
-			return nil, err
-		}
-		d, err := docker.New(docker.Options{Logger: log, OutputDir: dockerOutputDir(dataDir), Instance: instance})
-		if err == nil {
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			err = d.Ping(pctx)
-			cancel()
-		}
-		if err == nil {
-			return d, nil
-		}
-		if name == "docker" {
-			return nil, fmt.Errorf("docker engine does not answer: %w; start dockerd or use --executor process", err)
-		}
-		fmt.Fprintf(stderr, "baton: docker engine does not answer (%v); running steps as local processes\n", err)
-		return proc(), nil
-	default:
-		return nil, checkExecutorName(name)
-	}
 }

@@ -15,34 +15,14 @@ import (
 	"github.com/baton-dev/baton/internal/store"
 )
 
-func runRuns(ctx context.Context, env *Env, args []string) error {
-	if len(args) == 0 {
-		return usagef("give a subcommand: list, get RUN, cancel RUN or retry RUN")
-	}
-	switch args[0] {
-	case "list":
-		return runsList(ctx, env, args[1:])
-	case "get":
-		return runsGet(ctx, env, args[1:])
-	case "cancel":
-		return runsCancel(ctx, env, args[1:])
-	case "retry":
-		return runsRetry(ctx, env, args[1:])
-	case "-h", "--help", "help":
-		fmt.Fprintln(env.Stderr, "Usage: baton runs list|get RUN|cancel RUN|retry RUN [flags]")
-		return nil
-	}
-	return usagef("unknown subcommand %q; use list, get, cancel or retry", args[0])
-}
-
 func runsList(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "runs list", "runs list [--pipeline NAME] [--status S] [--limit N] [--output text|json]")
 	pipeline := fs.String("pipeline", "", "only runs of this `pipeline`")
 	status := fs.String("status", "", "only runs in these `statuses`, comma-separated (queued,running,succeeded,failed,canceled)")
 	limit := fs.Int("limit", 20, "at most `n` runs")
-	output := fs.String("output", "text", "text or json")
+	output := outputFlag(fs)
 	server := remoteFlags(fs, env)
-	if _, err := parse(fs, args); err != nil {
+	if err := noArgs(fs, args); err != nil {
 		return err
 	}
 	q := url.Values{}
@@ -70,7 +50,7 @@ func runsList(ctx context.Context, env *Env, args []string) error {
 
 func runsGet(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "runs get", "runs get RUN [--output text|json]")
-	output := fs.String("output", "text", "text or json")
+	output := outputFlag(fs)
 	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {

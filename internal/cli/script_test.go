@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -17,9 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/client"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/baton-dev/baton/internal/cli"
+	"github.com/baton-dev/baton/internal/executor/docker/dockertest"
 	"github.com/baton-dev/baton/internal/testbin"
 )
 
@@ -30,11 +33,26 @@ func TestMain(m *testing.M) {
 }
 
 // TestScripts runs the CLI scenarios in testdata/script against the real
-// binary entry point, SQLite files and HTTP.
+// binary entry point, SQLite files and HTTP. Scripts that need the Docker
+// engine start with `[!docker] skip`; with BATON_TEST_DOCKER=1 an engine
+// that does not answer fails the test instead.
 func TestScripts(t *testing.T) {
 	busybox := testbin.Busybox(t)
+	docker := dockerAnswers()
+	if docker {
+		// Scripts run steps in this image, imported from the host's busybox.
+		dockertest.BusyboxImage(t)
+	} else if os.Getenv("BATON_TEST_DOCKER") == "1" {
+		t.Fatal("docker engine required (BATON_TEST_DOCKER=1) but it does not answer")
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Condition: func(cond string) (bool, error) {
+			if cond == "docker" {
+				return docker, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Setup: func(e *testscript.Env) error {
 			// Steps run busybox from PATH, so scripts need no absolute path.
 			bin := filepath.Join(e.WorkDir, "bin")
@@ -58,6 +76,20 @@ func TestScripts(t *testing.T) {
 			"waitserver": waitServer,
 		},
 	})
+}
+
+// dockerAnswers reports whether the Docker engine from the environment
+// answers a ping.
+func dockerAnswers() bool {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return false
+	}
+	defer cli.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = cli.Ping(ctx)
+	return err == nil
 }
 
 func freePort() (int, error) {

@@ -6,27 +6,18 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/schedule"
 )
 
-// listFlag collects a repeated string flag.
-type listFlag []string
-
-func (l *listFlag) String() string { return strings.Join(*l, ",") }
-
-func (l *listFlag) Set(v string) error {
-	*l = append(*l, v)
-	return nil
-}
-
 func runServer(ctx context.Context, env *Env, args []string) error {
 	fs := newFlags(env, "server", "server [flags]")
 	listen := fs.String("listen", ":8080", "`addr` the API listens on; steps post their outputs here too")
 	dataDir := fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database, keys and the first admin token")
-	execName := fs.String("executor", "auto", "where steps run: "+executorNames)
+	execName := fs.String("executor", "auto", executorUsage)
 	callback := fs.String("callback-url", "", "API base `url` as steps see it (default: derived from --listen and the executor)")
 	maxParallel := fs.Int("max-parallel-steps", 0, "most step `attempts` running at once across all runs; 0 means no limit")
 	dev := fs.Bool("dev", false, "serve the API without tokens; only allowed on a loopback address")
@@ -40,6 +31,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	fs.Var(&allowCaps, "allow-cap", "Linux `capability` steps may add back with cap_add; repeat for several (default: none)")
 	defMemory := fs.String("default-memory", "", "memory `limit` of steps that set none, e.g. 512Mi (default: none)")
 	defPIDs := fs.Int64("default-pids", 512, "process `limit` of steps that set none")
+	retentionFlag := fs.String("retention", "", "delete runs, with their steps and logs, once they ended longer ago than this `duration` (e.g. 720h or 30d); checked at start and then periodically (default: keep every run)")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -49,6 +41,12 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := checkExecutorName(*execName); err != nil {
 		return err
+	}
+	var retention time.Duration
+	if *retentionFlag != "" {
+		if retention, err = parseAge(*retentionFlag); err != nil {
+			return usagef("--retention: %v", err)
+		}
 	}
 	if *maxParallel < 0 {
 		return usagef("--max-parallel-steps %d must be 0 (no limit) or more", *maxParallel)
@@ -97,12 +95,22 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer sched.Stop()
+	if retention > 0 {
+		pctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); pruneEvery(pctx, l.st, retention, l.log) }()
+		// Before the store closes.
+		defer func() { stop(); <-done }()
+	}
 	mode := "tokens required"
 	if *dev {
 		mode = "DEV MODE: no tokens, loopback only"
 	}
 	l.log.Info("baton server listening", "addr", l.ln.Addr().String(), "executor", l.exec.Name(), "data_dir", *dataDir)
 	fmt.Fprintf(env.Stderr, "baton server listening on %s (executor %s, data in %s, %s)\n", l.ln.Addr(), l.exec.Name(), *dataDir, mode)
+	if l.cbLn != nil {
+		fmt.Fprintf(env.Stderr, "step callbacks also on %s, where containers reach the host\n", l.cbLn.Addr())
+	}
 	<-ctx.Done()
 	l.log.Info("shutting down; running steps keep running and are picked up at the next start")
 	return nil

@@ -65,24 +65,46 @@ func prefixed(prefix string, err error) error {
 
 // ValidName reports whether name may name a variable: it must match
 // [A-Za-z_][A-Za-z0-9_]* and be at most [MaxNameBytes] long, because names
-// become environment variable names. The error wraps [ErrInvalid].
+// become environment variable names. The error quotes the name and wraps
+// [ErrInvalid].
 func ValidName(name string) error {
-	const allowed = "names use letters, digits and _, and do not start with a digit"
 	switch {
 	case name == "":
-		return invalidf("variable name is empty; %s", allowed)
+		return invalidf("variable name is empty; %s", nameRule)
 	case len(name) > MaxNameBytes:
 		return invalidf("variable name %q is %d bytes; the limit is %d", abbrev(name), len(name), MaxNameBytes)
 	case name[0] >= '0' && name[0] <= '9':
-		return invalidf("variable name %q starts with a digit; %s", name, allowed)
+		return invalidf("variable name %q starts with a digit; %s", name, nameRule)
 	}
 	for i := 0; i < len(name); i++ {
 		if !nameByte(name[i]) {
 			r, size := utf8.DecodeRuneInString(name[i:])
 			if r == utf8.RuneError && size <= 1 {
-				return invalidf("variable name %q is not valid UTF-8; %s", name, allowed)
+				return invalidf("variable name %q is not valid UTF-8; %s", name, nameRule)
 			}
-			return invalidf("variable name %q contains %q; %s", name, r, allowed)
+			return invalidf("variable name %q contains %q; %s", name, r, nameRule)
+		}
+	}
+	return nil
+}
+
+const nameRule = "names use letters, digits and _, and do not start with a digit"
+
+// checkUnquotedName is [ValidName] for names read from a file a step may
+// have pointed at anything: the error says what is wrong and where, but
+// quotes nothing of the name.
+func checkUnquotedName(name string) error {
+	switch {
+	case name == "":
+		return invalidf("variable name is empty; %s", nameRule)
+	case len(name) > MaxNameBytes:
+		return invalidf("variable name is %d bytes; the limit is %d", len(name), MaxNameBytes)
+	case name[0] >= '0' && name[0] <= '9':
+		return invalidf("variable name starts with a digit; %s", nameRule)
+	}
+	for i := 0; i < len(name); i++ {
+		if !nameByte(name[i]) {
+			return invalidf("variable name has a character other than a letter, digit or _ at byte %d; %s", i+1, nameRule)
 		}
 	}
 	return nil

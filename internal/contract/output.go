@@ -24,10 +24,12 @@ import (
 // value wins.
 //
 // A file over [MaxInputBytes] is rejected whole. Errors name the line and
-// wrap [ErrInvalid] or [ErrTooLarge].
+// wrap [ErrInvalid] or [ErrTooLarge]. They never quote the file's content,
+// only line numbers and names that passed [ValidName]: a step may have made
+// the file a copy of anything it can read, a secret included.
 func ParseOutputFile(data []byte) (map[string]string, error) {
 	if len(data) > MaxInputBytes {
-		return nil, tooLargef("output file is %d bytes; the limit is %d", len(data), MaxInputBytes)
+		return nil, tooLargef("output file is over %d bytes, the limit", MaxInputBytes)
 	}
 	p := outputParser{rest: string(data)}
 	out := make(map[string]string)
@@ -44,7 +46,7 @@ func ParseOutputFile(data []byte) (map[string]string, error) {
 		if err != nil {
 			return nil, prefixed(lineContext(start), err)
 		}
-		if err := ValidName(name); err != nil {
+		if err := checkUnquotedName(name); err != nil {
 			return nil, prefixed(lineContext(start), err)
 		}
 		if err := ValidValue(value); err != nil {
@@ -87,22 +89,22 @@ func (p *outputParser) variable(line string) (name, value string, err error) {
 	heredoc := strings.Index(line, "<<")
 	if heredoc < 0 || eq >= 0 && eq < heredoc {
 		if eq < 0 {
-			return "", "", invalidf("%q is neither name=value nor name<<DELIMITER", abbrev(line))
+			return "", "", invalidf("line is neither name=value nor name<<DELIMITER")
 		}
 		return line[:eq], line[eq+1:], nil
 	}
 	name, delim := line[:heredoc], line[heredoc+2:]
+	if err := checkUnquotedName(name); err != nil {
+		return "", "", err
+	}
 	if delim == "" {
 		return "", "", invalidf("%s<< has no delimiter; write e.g. %s<<EOF, the value's lines, then EOF on a line of its own", name, name)
-	}
-	if err := ValidName(name); err != nil {
-		return "", "", err
 	}
 	var b strings.Builder
 	for n := 0; ; n++ {
 		l, ok := p.next()
 		if !ok {
-			return "", "", invalidf("value of %s is not terminated: no line %q follows", name, abbrev(delim))
+			return "", "", invalidf("value of %s is not terminated: no line equal to its delimiter follows", name)
 		}
 		if l == delim {
 			return name, b.String(), nil

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"bytes"
 	"errors"
 	"maps"
 	"strings"
@@ -55,12 +56,14 @@ func TestParseOutputFileErrors(t *testing.T) {
 		kind     error
 		want     string
 	}{
-		{"missing equals", "a=1\n\nnonsense\n", ErrInvalid, `output file line 3: "nonsense" is neither name=value nor name<<DELIMITER`},
-		{"invalid name", "a=1\n1b=2\n", ErrInvalid, `output file line 2: variable name "1b" starts with a digit`},
+		{"missing equals", "a=1\n\nnonsense\n", ErrInvalid, `output file line 3: line is neither name=value nor name<<DELIMITER`},
+		{"invalid name", "a=1\n1b=2\n", ErrInvalid, `output file line 2: variable name starts with a digit`},
 		{"empty name", "=x\n", ErrInvalid, "output file line 1: variable name is empty"},
-		{"name with space", "a b=1\n", ErrInvalid, `line 1: variable name "a b" contains ' '`},
-		{"heredoc invalid name", "a-b<<EOF\nx\nEOF\n", ErrInvalid, `line 1: variable name "a-b" contains '-'`},
-		{"unterminated heredoc", "a=1\nb<<END\nx\nEN\n", ErrInvalid, `output file line 2: value of b is not terminated: no line "END" follows`},
+		{"name with space", "a b=1\n", ErrInvalid, `line 1: variable name has a character other than a letter, digit or _ at byte 2`},
+		{"heredoc invalid name", "a-b<<EOF\nx\nEOF\n", ErrInvalid, `line 1: variable name has a character other than a letter, digit or _ at byte 2`},
+		{"heredoc invalid name without delimiter", "a b<<\n", ErrInvalid, `line 1: variable name has a character`},
+		{"name too long", strings.Repeat("n", MaxNameBytes+1) + "=1\n", ErrInvalid, `line 1: variable name is 257 bytes; the limit is 256`},
+		{"unterminated heredoc", "a=1\nb<<END\nx\nEN\n", ErrInvalid, `output file line 2: value of b is not terminated: no line equal to its delimiter follows`},
 		{"empty delimiter", "b<<\nx\n", ErrInvalid, "output file line 1: b<< has no delimiter; write e.g. b<<EOF"},
 		{"nul in line", "a=x\x00y\n", ErrInvalid, "output file line 1: contains a NUL byte"},
 		{"nul in heredoc", "a<<E\nx\x00\nE\n", ErrInvalid, "output file line 1: a: value contains a NUL byte"},
@@ -69,7 +72,7 @@ func TestParseOutputFileErrors(t *testing.T) {
 		{"heredoc too large", "a<<E\n" + big + "\nx\nE\n", ErrTooLarge, "output file line 1: value of a is over 262144 bytes"},
 		{"total too large", "a=" + big + "\nb=" + big + "\nc=" + big + "\nd=" + big + "\n", ErrTooLarge, "output file: names and values total 1048580 bytes; the limit is 1048576"},
 		{"too many", many.String(), ErrTooLarge, "output file line 1001: more than 1000 variables"},
-		{"file too large", strings.Repeat("a=1\n", MaxInputBytes/4+1), ErrTooLarge, "output file is 1114116 bytes"},
+		{"file too large", strings.Repeat("a=1\n", MaxInputBytes/4+1), ErrTooLarge, "output file is over 1114112 bytes, the limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -82,6 +85,33 @@ func TestParseOutputFileErrors(t *testing.T) {
 				t.Errorf("ParseOutputFile error = %q (is %v: %t), want it to contain %q", err, tt.kind, errors.Is(err, tt.kind), tt.want)
 			}
 		})
+	}
+}
+
+// TestParseOutputFileQuotesNoContent feeds files a step could have made a
+// copy of a secret, or linked to one: no error may quote any of it.
+func TestParseOutputFileQuotesNoContent(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cr3t-Marker"
+	for _, in := range []string{
+		secret + "\n",
+		"root:" + secret + ":19000:0:99999:7:::\n",
+		"a=1\n" + secret + " x=1\n",
+		"9" + secret + "=1\n",
+		secret + "-x=1\n",
+		"a b " + secret + "<<EOF\nx\nEOF\n",
+		"ok<<" + secret + "\nnever closed\n",
+		"x" + strings.Repeat(secret, 30) + "=1\n",
+		secret + "<<\n",
+	} {
+		_, err := ParseOutputFile([]byte(in))
+		if err == nil {
+			t.Errorf("ParseOutputFile(%q) succeeded, want an error", in)
+			continue
+		}
+		if strings.Contains(err.Error(), "s3cr") || strings.Contains(err.Error(), "Marker") {
+			t.Errorf("ParseOutputFile(%q) error %q quotes the file", in, err)
+		}
 	}
 }
 
@@ -115,6 +145,12 @@ func FuzzParseOutputFile(f *testing.F) {
 		"bad line\n",
 		"a=\xff\n",
 		"a=\x00\n",
+		"\x01\n",
+		"a\x01=1\n",
+		"a\x01<<\n",
+		"a<<\x01\nx\n",
+		"\x01a=1\n",
+		"9\x01=1\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -124,6 +160,7 @@ func FuzzParseOutputFile(f *testing.F) {
 			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("error wraps no sentinel: %v", err)
 			}
+			checkQuotesNothing(t, data, err)
 			return
 		}
 		checkOutputs(t, got)
@@ -135,6 +172,22 @@ func FuzzParseOutputFile(f *testing.F) {
 			t.Fatalf("round trip changed outputs:\n got %q\nthen %q", got, again)
 		}
 	})
+}
+
+// checkQuotesNothing checks that err quotes nothing of data. A valid name
+// cannot hold byte 0x01 and the parser's own text never does, so when data
+// has one, it must be absent from the message, raw or escaped.
+func checkQuotesNothing(t *testing.T, data []byte, err error) {
+	t.Helper()
+	if !bytes.ContainsRune(data, 1) {
+		return
+	}
+	msg := err.Error()
+	for _, form := range []string{"\x01", `\x01`, `\u0001`} {
+		if strings.Contains(msg, form) {
+			t.Fatalf("error %q quotes the file", msg)
+		}
+	}
 }
 
 // checkOutputs checks what every successful parse guarantees.

@@ -37,7 +37,7 @@ steps:
       - |
         echo "one: posting"
         n=0
-        until wget -q -O- --header "Authorization: Bearer $BATON_TOKEN" --header 'Content-Type: application/json' --post-data '{"variables": {"a": "1"}}' "$BATON_CALLBACK_URL"; do
+        until wget -q -O- --header "Authorization: Bearer $(cat "$BATON_TOKEN_FILE")" --header 'Content-Type: application/json' --post-data '{"variables": {"a": "1"}}' "$BATON_CALLBACK_URL"; do
           n=$((n+1))
           if [ "$n" -ge 60 ]; then echo "one: callback unreachable" >&2; exit 1; fi
           sleep 1

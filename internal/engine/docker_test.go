@@ -16,7 +16,7 @@ import (
 func newDockerHarness(t testing.TB, configure ...func(*engine.Config)) (*harness, *docker.Executor, string) {
 	t.Helper()
 	image := dockertest.BusyboxImage(t)
-	d, err := docker.New(docker.Options{OutputDir: t.TempDir()})
+	d, err := docker.New(docker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ steps:
   - name: discover
     image: ` + image + `
     pull: never
-    command: ["sh", "-c", "echo discovering $___target; wget -q -O- --header \"Authorization: Bearer $BATON_TOKEN\" --header 'Content-Type: application/json' --post-data '{\"variables\": {\"found\": \"42\"}}' \"$BATON_CALLBACK_URL\""]
+    command: ["sh", "-c", "echo discovering $___target; wget -q -O- --header \"Authorization: Bearer $(cat $BATON_TOKEN_FILE)\" --header 'Content-Type: application/json' --post-data '{\"variables\": {\"found\": \"42\"}}' \"$BATON_CALLBACK_URL\""]
   - name: process
     image: ` + image + `
     pull: never

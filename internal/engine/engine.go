@@ -50,7 +50,23 @@ type Config struct {
 	DefaultLimits executor.Limits
 	// Metrics receives counts; nil makes a fresh set, see [Engine.Metrics].
 	Metrics *metrics.Metrics
+	// Sealer seals what each attempt starts with (its token and secrets),
+	// kept with the attempt so a restarted server masks it the same; see
+	// [Sealer]. Nil seals with a key that dies with the process.
+	Sealer Sealer
+	// LogCap bounds the bytes of output stored per attempt. Past it, baton
+	// keeps the first part and the last lines (up to [LogTailBytes] of
+	// them) and stores, between the two, a line saying how much was cut;
+	// the attempt records it too. 0 means [DefaultLogCap].
+	LogCap int64
 }
+
+// DefaultLogCap is the per-attempt log cap when [Config.LogCap] is 0.
+const DefaultLogCap = 64 << 20
+
+// LogTailBytes is the most of a cut log's last lines that is kept: an
+// eighth of the cap, at most 1 MiB.
+func LogTailBytes(logCap int64) int64 { return min(logCap/8, 1<<20) }
 
 // Errors callers map to their own responses.
 var (
@@ -121,14 +137,16 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New()
 	}
+	if cfg.LogCap <= 0 {
+		cfg.LogCap = DefaultLogCap
+	}
 	var slots chan struct{}
 	if cfg.MaxParallel > 0 {
 		slots = make(chan struct{}, cfg.MaxParallel)
 	}
 	ctx, stop := context.WithCancelCause(context.Background())
-	return &Engine{
+	e := &Engine{
 		cfg:     cfg,
-		st:      cfg.Store,
 		exec:    cfg.Executor,
 		log:     cfg.Logger,
 		changes: newChanges(),
@@ -138,7 +156,10 @@ func New(cfg Config) (*Engine, error) {
 		gates:   make(map[string]*gate),
 		slots:   slots,
 		specs:   make(map[specKey]*pipeline.Spec),
-	}, nil
+	}
+	// The runs' writes outlast a full disk; see durable.
+	e.st = &durable{Store: cfg.Store, e: e}
+	return e, nil
 }
 
 // Metrics returns the engine's metrics.
@@ -269,6 +290,9 @@ func (e *Engine) Resume(ctx context.Context) error {
 		return a.CreatedAt.Compare(b.CreatedAt)
 	})
 	for _, run := range runs {
+		if !e.adopt(ctx, run) {
+			continue // another executor's run: see adopt
+		}
 		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
 		if err != nil {
 			return err
@@ -286,7 +310,10 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) erro
 	if e.ctx.Err() != nil {
 		return fmt.Errorf("engine: run %s accepted but not started: %w", run.ID, errShutdown)
 	}
-	if _, ok := e.runs[run.ID]; ok {
+	if r, ok := e.runs[run.ID]; ok {
+		if !run.CancelRequestedAt.IsZero() {
+			r.cancel(errCanceled)
+		}
 		return nil
 	}
 	own := *run // the runner changes its copy; the caller keeps its own
@@ -308,25 +335,42 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) erro
 }
 
 // Cancel stops a run: running steps are stopped and removed, pending ones
-// never start.
+// never start. The request is stored before Cancel returns, so a server
+// that dies before the run has ended goes on canceling it when it starts
+// again ([Engine.Resume]).
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
-	e.mu.Lock()
-	r, ok := e.runs[runID]
-	e.mu.Unlock()
-	if ok {
-		r.cancel(errCanceled)
-		return nil
+	// Not retried: the client hears that the cancel was not recorded.
+	run, err := e.cfg.Store.RunRequestCancel(ctx, &store.RunRequestCancelParams{ID: runID, Now: e.cfg.Now()})
+	if errors.Is(err, store.ErrConflict) {
+		if run, gerr := e.cfg.Store.RunGet(ctx, runID); gerr == nil {
+			return fmt.Errorf("engine: cancel run %s: it is %s: %w", runID, run.Status, ErrFinished)
+		}
+		return fmt.Errorf("engine: cancel run %s: %w", runID, ErrFinished)
 	}
-	run, err := e.st.RunGet(ctx, runID)
 	if err != nil {
 		return fmt.Errorf("engine: cancel run %s: %w", runID, err)
 	}
-	if run.Status.Terminal() {
-		return fmt.Errorf("engine: cancel run %s: it is %s: %w", runID, run.Status, ErrFinished)
+	// The run's runner cancels it; a run nobody drives yet (left by an
+	// earlier life, not yet resumed) gets one, which stops what runs.
+	if run.Executor == e.exec.Name() {
+		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
+		if err == nil {
+			err = e.start(run, spec, false)
+		}
+		if err == nil || errors.Is(err, errShutdown) {
+			return nil // canceling, or recorded for the next life to cancel
+		}
+		e.log.Warn("cancel a run without its pipeline", "run_id", runID, "err", err)
 	}
-	err = e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: runID, Status: store.RunCanceled, Error: errCanceled.Error(), Now: e.cfg.Now()})
+	// Another executor's run, or one whose pipeline is gone: nothing of it
+	// runs here, so it ends here; a server with its executor removes what
+	// it left.
+	err = e.cfg.Store.RunSetStatus(ctx, &store.RunSetStatusParams{ID: runID, Status: store.RunCanceled, Error: errCanceled.Error(), Now: e.cfg.Now()})
 	e.changes.signal(runID)
-	return err
+	if err != nil && !errors.Is(err, store.ErrConflict) { // a conflict: it ended meanwhile
+		return fmt.Errorf("engine: cancel run %s: %w", runID, err)
+	}
+	return nil
 }
 
 // Changed returns a channel closed at the next change of the run: a step

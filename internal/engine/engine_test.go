@@ -160,7 +160,7 @@ vars:
   run: "{{ .Run.ID }}"
 steps:
   - name: first
-    command: ["` + bb + `", "sh", "-c", "` + bb + ` wget -q -O- --header \"Authorization: Bearer $BATON_TOKEN\" --header 'Content-Type: application/json' --post-data '{\"variables\": {\"from_callback\": \"cb value\"}}' \"$BATON_CALLBACK_URL\""]
+    command: ["` + bb + `", "sh", "-c", "` + bb + ` wget -q -O- --header \"Authorization: Bearer $(cat $BATON_TOKEN_FILE)\" --header 'Content-Type: application/json' --post-data '{\"variables\": {\"from_callback\": \"cb value\"}}' \"$BATON_CALLBACK_URL\""]
   - name: second
     command: ["` + bb + `", "sh", "-c", "echo \"seen=$BATON_VAR_greeting/$BATON_VAR_from_callback\" >> $BATON_OUTPUT; printf 'multi<<END\\na\\nb\\nEND\\n' >> $BATON_OUTPUT"]
   - name: third

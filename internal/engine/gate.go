@@ -3,6 +3,8 @@ package engine
 import (
 	"context"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // gate admits the runs of one pipeline: at most limit at once (0: no limit),
@@ -12,6 +14,8 @@ type gate struct {
 	mu      sync.Mutex
 	active  int
 	waiters []*waiter
+	// queued counts the runs waiting, across every gate.
+	queued prometheus.Gauge
 }
 
 type waiter struct {
@@ -42,6 +46,7 @@ func (g *gate) acquire(ctx context.Context, limit int, serial bool) error {
 		return nil
 	}
 	g.waiters = append(g.waiters, w)
+	g.queued.Inc()
 	g.mu.Unlock()
 	select {
 	case <-w.ready:
@@ -52,6 +57,7 @@ func (g *gate) acquire(ctx context.Context, limit int, serial bool) error {
 		for i, x := range g.waiters {
 			if x == w {
 				g.waiters = append(g.waiters[:i], g.waiters[i+1:]...)
+				g.queued.Dec()
 				g.wake()
 				return ctx.Err()
 			}
@@ -75,6 +81,7 @@ func (g *gate) release() {
 func (g *gate) wake() {
 	for len(g.waiters) > 0 && g.admits(g.waiters[0]) {
 		g.active++
+		g.queued.Dec()
 		close(g.waiters[0].ready)
 		g.waiters = g.waiters[1:]
 	}
@@ -86,7 +93,7 @@ func (e *Engine) gateOf(pipeline string) *gate {
 	defer e.mu.Unlock()
 	g, ok := e.gates[pipeline]
 	if !ok {
-		g = &gate{}
+		g = &gate{queued: e.cfg.Metrics.RunsQueued}
 		e.gates[pipeline] = g
 	}
 	return g

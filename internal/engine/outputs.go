@@ -54,9 +54,19 @@ func (e *Engine) PostOutputs(ctx context.Context, runID, step string, attempt in
 	if err != nil {
 		return err
 	}
-	m, _ := e.maskers.Load(attemptKey{runID, step, attempt})
-	masker, _ := m.(*mask.Masker)
-	if err := checkOutputs(outputs, masker); err != nil {
+	masker, err := e.attemptMasker(a)
+	if err != nil {
+		return fmt.Errorf("engine: attempt %d of step %q: its outputs cannot be checked for secrets: %w", attempt, step, err)
+	}
+	run, err := e.st.RunGet(ctx, runID)
+	if err != nil {
+		return fmt.Errorf("engine: run %s: %w", runID, err)
+	}
+	spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
+	if err != nil {
+		return err
+	}
+	if err := checkOutputs(outputs, spec.EnvPrefix, masker); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	merged := maps.Clone(a.Outputs)
@@ -112,7 +122,7 @@ func (r *runner) collectOutputs(step string, attempt int, file []byte, readPoste
 	}
 	m, _ := r.e.maskers.Load(attemptKey{r.run.ID, step, attempt})
 	masker, _ := m.(*mask.Masker)
-	if err := checkOutputs(outputs, masker); err != nil {
+	if err := checkOutputs(outputs, r.spec.EnvPrefix, masker); err != nil {
 		return nil, err.Error()
 	}
 	return outputs, ""

@@ -130,7 +130,7 @@ func TestCallbackFromEndedAttemptIsStale(t *testing.T) {
 name: replay
 steps:
   - name: leaks
-    command: ["` + bb + `", "sh", "-c", "echo -n $BATON_TOKEN > ` + tokenFile + `"]
+    command: ["` + bb + `", "sh", "-c", "cat $BATON_TOKEN_FILE > ` + tokenFile + `"]
 `)
 	r := h.run(name, nil)
 	wantStatus(t, r, store.RunSucceeded)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
@@ -33,12 +34,11 @@ func (e *Engine) Recover(ctx context.Context) error {
 // attempt of a run this engine drives: containers of finished attempts whose
 // removal was cut short, and those of runs that ended while baton was down.
 // Their logs were archived before their attempt ended.
+//
+// Only what this engine's executor made is removed: an attempt another
+// executor made is left in place, and its cleanup error says so.
 func (e *Engine) Reap(ctx context.Context) (int, error) {
-	l, ok := e.exec.(executor.Lister)
-	if !ok {
-		return 0, nil
-	}
-	owned, err := l.ListOwned(ctx)
+	owned, _, err := e.listOwned(ctx) // none when the executor cannot list
 	if err != nil {
 		return 0, fmt.Errorf("engine: list leftovers: %w", err)
 	}
@@ -51,7 +51,7 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 		if err == nil && a.Status == store.StepRunning && e.drives(o.RunID) {
 			continue
 		}
-		if err := e.exec.Remove(ctx, o.Handle); err != nil {
+		if err := e.remove(ctx, o.Handle); err != nil {
 			e.log.Warn("remove leftover", "run_id", o.RunID, "step", o.Step, "attempt", o.Attempt, "err", err)
 			if a != nil {
 				_ = e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{
@@ -78,11 +78,21 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 	}
 	for _, a := range unremoved {
 		var h executor.Handle
-		if json.Unmarshal(a.Handle, &h) != nil || h.Executor != e.exec.Name() {
+		if json.Unmarshal(a.Handle, &h) != nil {
+			continue
+		}
+		if err := e.checkOwner(&h); err != nil {
+			// Another executor's to remove: never marked removed here.
+			if a.CleanupError != err.Error() {
+				p := &store.StepSetCleanupParams{RunID: a.RunID, Name: a.Step, Attempt: a.Attempt, Tries: a.CleanupTries, Error: err.Error()}
+				if err := e.st.StepSetCleanup(ctx, p); err != nil {
+					e.log.Error("record cleanup", "run_id", a.RunID, "step", a.Step, "err", err)
+				}
+			}
 			continue
 		}
 		p := &store.StepSetCleanupParams{RunID: a.RunID, Name: a.Step, Attempt: a.Attempt, Tries: a.CleanupTries + 1, Removed: true}
-		if err := e.exec.Remove(ctx, &h); err != nil {
+		if err := e.remove(ctx, &h); err != nil {
 			p.Removed, p.Error = false, err.Error()
 		}
 		if err := e.st.StepSetCleanup(ctx, p); err != nil {
@@ -103,17 +113,16 @@ func (e *Engine) drives(runID string) bool {
 // findHandle looks for an attempt the executor started but whose handle never
 // reached the store, as when baton stopped between the two.
 func (e *Engine) findHandle(ctx context.Context, runID, step string, attempt int) *executor.Handle {
-	l, ok := e.exec.(executor.Lister)
+	owned, ok, err := e.listOwned(ctx)
 	if !ok {
 		return nil
 	}
-	owned, err := l.ListOwned(ctx)
 	if err != nil {
 		e.log.Warn("look for an attempt without handle", "run_id", runID, "step", step, "err", err)
 		return nil
 	}
 	for _, o := range owned {
-		if o.RunID == runID && o.Step == step && o.Attempt == attempt {
+		if o.RunID == runID && o.Step == step && o.Attempt == attempt && e.checkOwner(o.Handle) == nil {
 			raw, _ := json.Marshal(o.Handle)
 			_ = e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: runID, Name: step, Attempt: attempt, Handle: raw})
 			return o.Handle
@@ -139,4 +148,35 @@ func (e *Engine) lastLogTime(ctx context.Context, runID, step string, attempt in
 			after = r.Seq
 		}
 	}
+}
+
+// foreignNote starts the note a run gets while it waits for a server with
+// its executor.
+const foreignNote = "waiting for a server with executor "
+
+// adopt reports whether this engine may drive a run it finds unfinished. A
+// run only ever runs on the executor it was created for: a run of another
+// executor is left as it is (never failed, never run here), with a note
+// saying why, until a server with its executor picks it up.
+func (e *Engine) adopt(ctx context.Context, run *store.RunRow) bool {
+	if run.Executor == e.exec.Name() {
+		if strings.HasPrefix(run.Error, foreignNote) {
+			// A server of the wrong executor left the note; it is stale.
+			_ = e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: run.ID, Status: run.Status, Now: e.cfg.Now()})
+			run.Error = ""
+		}
+		return true
+	}
+	e.log.Warn("run left alone: it was created for another executor", "run_id", run.ID, "run_executor", run.Executor, "executor", e.exec.Name())
+	note := fmt.Sprintf("%s%q: it was created for that executor, and this server runs %q; start baton with --executor %s on this data to go on", foreignNote, run.Executor, e.exec.Name(), run.Executor)
+	if run.Executor == "" {
+		note = foreignNote + "(unknown): the run records no executor, so no server runs it; cancel it and start it again"
+	}
+	if run.Error != note {
+		err := e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: run.ID, Status: run.Status, Error: note, Now: e.cfg.Now()})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			e.log.Error("record why a run waits", "run_id", run.ID, "err", err)
+		}
+	}
+	return false
 }

@@ -33,6 +33,11 @@ func (e *Engine) Rerun(ctx context.Context, p *RerunParams) (*store.RunRow, erro
 	if !old.Status.Terminal() {
 		return nil, fmt.Errorf("%w: run %s is %s; wait for it to end or cancel it first", ErrInvalid, old.ID, old.Status)
 	}
+	if old.Executor != e.exec.Name() {
+		// A re-run runs where its run ran: steps meant for containers
+		// never become host processes by way of a re-run.
+		return nil, fmt.Errorf("%w: run %s ran on executor %q and this server runs %q; re-run it on a server started with --executor %s", ErrInvalid, old.ID, old.Executor, e.exec.Name(), old.Executor)
+	}
 	spec, _, err := e.Spec(ctx, old.Pipeline, old.Revision)
 	if err != nil {
 		return nil, err

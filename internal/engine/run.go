@@ -69,6 +69,11 @@ func (r *runner) loop() {
 			r.release()
 		}
 	}()
+	if !r.run.CancelRequestedAt.IsZero() {
+		// Asked before a crash, or before this runner began: the request
+		// stands; what runs is stopped, nothing new starts.
+		r.cancel(errCanceled)
+	}
 	if err := r.load(ctx); err != nil {
 		if !errors.Is(err, errShutdown) {
 			r.e.log.Error("run cannot continue", "run_id", r.run.ID, "err", err)
@@ -229,9 +234,38 @@ func (r *runner) launch(st *pipeline.Step) {
 	go func() { r.done <- r.runStep(st, row, outputs) }()
 }
 
+// stopped reports whether the run is being stopped, and then how an attempt
+// that was about to start ends instead: canceled, failed by the run's
+// timeout, or left to the next life of the engine at shutdown.
+func (r *runner) stopped() (outcome, bool) {
+	if r.ctx.Err() == nil {
+		return outcome{}, false
+	}
+	cause := context.Cause(r.ctx)
+	switch {
+	case errors.Is(cause, errShutdown):
+		return outcome{}, true
+	case errors.Is(cause, errCanceled):
+		return outcome{status: store.StepCanceled, err: cause.Error()}, true
+	}
+	return outcome{status: store.StepFailed, err: cause.Error()}, true
+}
+
+// observeAttempt counts an attempt that ended, and how long it ran.
+func (r *runner) observeAttempt(step string, attempt int, status store.StepStatus) {
+	m := r.e.cfg.Metrics
+	m.Attempts.WithLabelValues(r.run.Pipeline, string(status)).Inc()
+	a, err := r.e.st.AttemptGet(context.WithoutCancel(r.ctx), r.run.ID, step, attempt)
+	if err != nil || a.StartedAt.IsZero() || a.FinishedAt.IsZero() {
+		return
+	}
+	m.AttemptSeconds.WithLabelValues(r.run.Pipeline, string(status)).Observe(a.FinishedAt.Sub(a.StartedAt).Seconds())
+}
+
 // finish records how the run ended, once every container is removed.
 func (r *runner) finish(ctx context.Context) {
 	r.cleanups.Wait()
+	r.sweep(ctx)
 	status := store.RunSucceeded
 	var reasons []string
 	for _, st := range r.spec.Steps {
@@ -254,12 +288,35 @@ func (r *runner) finish(ctx context.Context) {
 			status, reason = store.RunFailed, cause.Error()
 		}
 	}
+	// Retried until stored (see durable); the store ends, with the run,
+	// any step whose own end it does not have.
 	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		r.e.log.Error("record run end", "run_id", r.run.ID, "err", err)
+		return // the engine stops: the next life ends the run
 	}
-	r.e.cfg.Metrics.RunsFinished.WithLabelValues(r.run.Pipeline, string(status)).Inc()
+	r.e.changes.signal(r.run.ID)
+	m := r.e.cfg.Metrics
+	m.RunsFinished.WithLabelValues(r.run.Pipeline, string(status)).Inc()
+	if status == store.RunFailed && r.retriedAndFailed(ctx) {
+		m.RunsFailedAfterRetries.WithLabelValues(r.run.Pipeline).Inc()
+	}
 	r.logf("run finished", "status", status)
+}
+
+// retriedAndFailed reports whether a step of the run failed after it was
+// retried.
+func (r *runner) retriedAndFailed(ctx context.Context) bool {
+	steps, err := r.e.st.StepList(ctx, r.run.ID)
+	if err != nil {
+		return false
+	}
+	for _, s := range steps {
+		if s.Status == store.StepFailed && s.Attempts > 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // Vars returns every variable of a finished or running run: its own and the

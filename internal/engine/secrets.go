@@ -22,53 +22,45 @@ type SecretSource interface {
 // secret it asks for.
 var ErrForbidden = errors.New("the step does not declare this secret")
 
-// stepSecrets opens the secrets a step declares and returns those meant as
-// files, those meant as env, and a masker for all of them plus the attempt's
-// token.
-func (e *Engine) stepSecrets(ctx context.Context, st *pipeline.Step, token string) (files map[string][]byte, env map[string]string, m *mask.Masker, err error) {
-	values := []string{}
-	if token != "" {
-		values = append(values, token)
-	}
+// stepSecrets opens the secrets a step declares, as they are now, by name.
+func (e *Engine) stepSecrets(ctx context.Context, st *pipeline.Step) (map[string][]byte, error) {
+	values := make(map[string][]byte, len(st.Secrets))
 	for _, ref := range st.Secrets {
 		if e.cfg.Secrets == nil {
-			return nil, nil, nil, fmt.Errorf("step needs secret %q, but this server keeps no secrets", ref.Name)
+			return nil, fmt.Errorf("step needs secret %q, but this server keeps no secrets", ref.Name)
 		}
 		v, err := e.cfg.Secrets.Get(ctx, ref.Name)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil, nil, fmt.Errorf("secret %q is not set; set it with 'baton secrets set %s'", ref.Name, ref.Name)
+			return nil, fmt.Errorf("secret %q is not set; set it with 'baton secrets set %s'", ref.Name, ref.Name)
 		}
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("secret %q: %w", ref.Name, err)
+			return nil, fmt.Errorf("secret %q: %w", ref.Name, err)
 		}
-		values = append(values, string(v))
-		// A value read from a file often ends in a newline the step drops
-		// ($(cat file)); mask what it prints either way.
-		if trimmed := strings.TrimSpace(string(v)); trimmed != string(v) {
-			values = append(values, trimmed)
-		}
-		// Logs are stored line by line: each line of a multi-line secret (a
-		// key file, say) is masked on its own too.
-		if strings.Contains(strings.TrimSpace(string(v)), "\n") {
-			for _, line := range strings.Split(string(v), "\n") {
-				if line = strings.TrimSpace(line); line != "" {
-					values = append(values, line)
-				}
-			}
-		}
-		if ref.Env != "" {
+		values[ref.Name] = v
+	}
+	return values, nil
+}
+
+// deliver splits an attempt's secrets into those its step wants as files
+// and those it wants as env.
+func deliver(st *pipeline.Step, values map[string][]byte) (files map[string][]byte, env map[string]string) {
+	for _, ref := range st.Secrets {
+		v, ok := values[ref.Name]
+		switch {
+		case !ok:
+		case ref.Env != "":
 			if env == nil {
 				env = make(map[string]string)
 			}
 			env[ref.Env] = string(v)
-			continue
+		default:
+			if files == nil {
+				files = make(map[string][]byte)
+			}
+			files[ref.Name] = v
 		}
-		if files == nil {
-			files = make(map[string][]byte)
-		}
-		files[ref.Name] = v
 	}
-	return files, env, mask.New(values...), nil
+	return files, env
 }
 
 // checkPolicy refuses a step the server's policy does not allow, before
@@ -107,11 +99,17 @@ func (e *Engine) limits(st *pipeline.Step) executor.Limits {
 }
 
 // checkOutputs refuses output names that would change how a later step runs
-// and values that carry a secret.
-func checkOutputs(outputs map[string]string, m *mask.Masker) error {
+// and values that carry a secret. Later steps see an output as envPrefix
+// followed by its name, the run's env_prefix, so the name is checked both
+// alone and with the prefix: with env_prefix G, IT_SSH_COMMAND would be
+// GIT_SSH_COMMAND.
+func checkOutputs(outputs map[string]string, envPrefix string, m *mask.Masker) error {
 	for _, name := range slices.Sorted(mapsKeys(outputs)) {
 		if pipeline.IsReservedName(name) {
-			return fmt.Errorf("output %q: that name is reserved; choose another", name)
+			return fmt.Errorf("output %.64q: that name is reserved; choose another", name)
+		}
+		if err := pipeline.CheckVarName(envPrefix, name); err != nil {
+			return fmt.Errorf("output %w", err)
 		}
 		if m != nil && m.Contains(outputs[name]) {
 			return fmt.Errorf("output %q carries the value of a secret or token; outputs are stored and shown in clear, so it is refused", name)
@@ -131,9 +129,12 @@ func mapsKeys(m map[string]string) func(func(string) bool) {
 }
 
 // AttemptSecret hands a running attempt a secret its step declares, through
-// the callback API, for engines where no file can be mounted.
+// the callback API, for engines where no file can be mounted. The value is
+// the one the attempt started with, even if the secret changed or was
+// deleted since.
 func (e *Engine) AttemptSecret(ctx context.Context, runID, step string, attempt int, token, name string) ([]byte, error) {
-	if _, err := e.checkAttempt(ctx, runID, step, attempt, token); err != nil {
+	a, err := e.checkAttempt(ctx, runID, step, attempt, token)
+	if err != nil {
 		return nil, err
 	}
 	run, err := e.st.RunGet(ctx, runID)
@@ -144,18 +145,23 @@ func (e *Engine) AttemptSecret(ctx context.Context, runID, step string, attempt 
 	if err != nil {
 		return nil, err
 	}
+	declared := false
 	for _, st := range spec.Steps {
-		if st.Name != step {
-			continue
-		}
-		for _, ref := range st.Secrets {
-			if ref.Name == name {
-				if e.cfg.Secrets == nil {
-					return nil, fmt.Errorf("engine: no secrets kept: %w", store.ErrNotFound)
-				}
-				return e.cfg.Secrets.Get(ctx, name)
-			}
+		if st.Name == step {
+			declared = slices.ContainsFunc(st.Secrets, func(ref pipeline.SecretRef) bool { return ref.Name == name })
 		}
 	}
-	return nil, fmt.Errorf("step %q, secret %q: %w", step, name, ErrForbidden)
+	if !declared {
+		return nil, fmt.Errorf("step %q, secret %q: %w", step, name, ErrForbidden)
+	}
+	started, err := e.openStart(attemptKey{runID, step, attempt}, a.Sealed)
+	if err != nil {
+		e.log.Error("open an attempt's secrets", "run_id", runID, "step", step, "attempt", attempt, "err", err)
+		return nil, fmt.Errorf("engine: the secrets attempt %d of step %q started with cannot be opened: %w", attempt, step, err)
+	}
+	v, ok := started.Secrets[name]
+	if !ok {
+		return nil, fmt.Errorf("engine: attempt %d of step %q started without secret %q: %w", attempt, step, name, store.ErrNotFound)
+	}
+	return v, nil
 }

@@ -61,7 +61,7 @@ name: leaky
 steps:
   - name: leak
     secrets: [{name: db_password}, {name: tls_key}]
-    command: ["` + bb + `", "sh", "-c", "s=$(cat $BATON_SECRETS_DIR/db_password); echo raw=$s; printf %s $s | ` + bb + ` base64; printf s3cr; sleep 0.2; printf '3t-Pa55word!\\n'; echo tok=$BATON_TOKEN; cat $BATON_SECRETS_DIR/tls_key; sleep 1"]
+    command: ["` + bb + `", "sh", "-c", "s=$(cat $BATON_SECRETS_DIR/db_password); echo raw=$s; printf %s $s | ` + bb + ` base64; printf s3cr; sleep 0.2; printf '3t-Pa55word!\\n'; echo tok=$(cat $BATON_TOKEN_FILE); cat $BATON_SECRETS_DIR/tls_key; sleep 1"]
   - name: smuggle
     secrets: [{name: db_password}]
     command: ["` + bb + `", "sh", "-c", "echo leaked=$(cat $BATON_SECRETS_DIR/db_password) >> $BATON_OUTPUT"]

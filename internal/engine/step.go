@@ -72,10 +72,13 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		})
 		if err != nil {
 			r.e.log.Error("record attempt end", "run_id", r.run.ID, "step", st.Name, "attempt", attempt, "err", err)
+			if errors.Is(err, store.ErrUnavailable) {
+				return stepDone{step: st.Name} // the engine stops: its next life takes the attempt up
+			}
 		}
 		r.e.changes.signal(r.run.ID)
 		if o.attempt > 0 {
-			r.e.cfg.Metrics.Attempts.WithLabelValues(string(o.status)).Inc()
+			r.observeAttempt(st.Name, o.attempt, o.status)
 		}
 		r.logf("attempt ended", "step", st.Name, "attempt", attempt, "status", status, "reason", o.err)
 		failpoint.Hit(failpoint.BeforeRemove)
@@ -136,10 +139,13 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		return outcome{status: store.StepFailed, err: err.Error()}
 	}
 	if r.e.slots != nil {
+		r.e.cfg.Metrics.StepsWaiting.Inc()
 		select {
 		case r.e.slots <- struct{}{}:
+			r.e.cfg.Metrics.StepsWaiting.Dec()
 			defer func() { <-r.e.slots }()
 		case <-r.ctx.Done():
+			r.e.cfg.Metrics.StepsWaiting.Dec()
 			cause := context.Cause(r.ctx)
 			switch {
 			case errors.Is(cause, errShutdown):
@@ -151,12 +157,27 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		}
 	}
 	token, hash := newToken()
-	files, secretEnv, masker, err := r.e.stepSecrets(ctx, st, token)
+	key := attemptKey{r.run.ID, st.Name, n}
+	values, err := r.e.stepSecrets(ctx, st)
 	if err != nil {
 		return outcome{status: store.StepFailed, err: err.Error()}
 	}
+	// What the attempt must mask, and the secrets it is handed, are fixed
+	// now, and kept sealed with it: a restarted server masks with them, and
+	// a secret changed or deleted while it runs changes neither.
+	started := &startState{Token: token, Secrets: values}
+	sealed, err := r.e.seal(key, started)
+	if err != nil {
+		return outcome{status: store.StepFailed, err: err.Error()}
+	}
+	masker := started.masker()
+	files, secretEnv := deliver(st, values)
+	if o, stopped := r.stopped(); stopped {
+		return o // canceled before it started: no new attempt
+	}
 	now := r.e.cfg.Now()
-	if err := r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now}); err != nil {
+	err = r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed})
+	if err != nil {
 		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
 	}
 	r.e.changes.signal(r.run.ID)
@@ -164,7 +185,6 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	if r.e.cfg.CallbackURL != "" {
 		callback = fmt.Sprintf("%s/api/v1/callbacks/%s/%s/%d", strings.TrimRight(r.e.cfg.CallbackURL, "/"), r.run.ID, st.Name, n)
 	}
-	key := attemptKey{r.run.ID, st.Name, n}
 	r.e.maskers.Store(key, masker)
 	defer r.e.maskers.Delete(key)
 	env := stepEnv(r.spec, st, vars, r.run.ID, n, callback, token)
@@ -173,15 +193,11 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		RunID: r.run.ID, Step: st.Name, Attempt: n,
 		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env,
 		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
+		Token: token,
 	}
-	startCtx, cancel := context.WithTimeout(ctx, 30*time.Minute)
-	h, err := r.e.exec.Start(startCtx, spec)
-	cancel()
+	h, err := r.start(st, spec, now)
 	if err != nil {
-		return outcome{
-			status: store.StepFailed, attempt: n, err: fmt.Sprintf("start: %v", err),
-			retryable: !errors.Is(err, executor.ErrImageNotFound), handle: h,
-		}
+		return r.startFailed(st, n, h, err)
 	}
 	failpoint.Hit(failpoint.AttemptStarted)
 	// The handle is stored while the attempt runs, without waiting: the
@@ -220,14 +236,27 @@ func (r *runner) resume(st *pipeline.Step, n int) outcome {
 	if h == nil {
 		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true, neverRan: true}
 	}
-	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
-	// The token died with the earlier life's memory; the secrets are still
-	// masked.
-	if _, _, masker, err := r.e.stepSecrets(ctx, st, ""); err == nil {
-		key := attemptKey{r.run.ID, st.Name, n}
-		r.e.maskers.Store(key, masker)
-		defer r.e.maskers.Delete(key)
+	if err := r.e.checkOwner(h); err != nil {
+		// Never driven here: the run's executor is this one, so the handle
+		// is not what it seems. Its cleanup records why it stays.
+		return outcome{status: store.StepFailed, attempt: n, err: "re-attach: the attempt's container was " + err.Error(), handle: h}
 	}
+	// The earlier life's memory is gone: the attempt is masked with what it
+	// started with, kept sealed with it, and never with the secrets as they
+	// are now. What cannot be masked is not logged: the attempt is stopped.
+	key := attemptKey{r.run.ID, st.Name, n}
+	started, err := r.e.openStart(key, a.Sealed)
+	if err != nil {
+		r.e.log.Error("stop a re-attached attempt that cannot be masked", "run_id", r.run.ID, "step", st.Name, "attempt", n, "err", err)
+		r.stop(st.Name, h)
+		return outcome{
+			status: store.StepFailed, attempt: n, handle: h, retryable: true,
+			err: fmt.Sprintf("stopped after baton restarted: what the attempt must mask cannot be opened (%v), and its output is never stored unmasked; if the server's secret key changed, give it the old one too (--old-secret-key-file)", err),
+		}
+	}
+	r.logf("re-attaching", "step", st.Name, "attempt", n, "handle", h.ID)
+	r.e.maskers.Store(key, started.masker())
+	defer r.e.maskers.Delete(key)
 	return r.supervise(st, n, h, a.StartedAt, true, r.e.lastLogTime(ctx, r.run.ID, st.Name, n))
 }
 
@@ -257,6 +286,15 @@ func (r *runner) supervise(st *pipeline.Step, n int, h *executor.Handle, started
 		timeout = timer.C
 	}
 	ctxDone := r.ctx.Done()
+	// giveUp fires once a stopped attempt's executor has had long enough
+	// to report its end: a hung engine must not keep the run from ending.
+	var giveUp <-chan time.Time
+	stopped := func() {
+		r.stop(st.Name, h)
+		if giveUp == nil {
+			giveUp = time.After(r.e.cfg.StopGrace + stopSlack)
+		}
+	}
 	var why string
 	var w waited
 wait:
@@ -267,7 +305,7 @@ wait:
 		case <-timeout:
 			timeout = nil
 			why = fmt.Sprintf("timed out after %s", st.Timeout)
-			r.stop(st.Name, h)
+			stopped()
 		case <-ctxDone:
 			ctxDone = nil
 			if errors.Is(context.Cause(r.ctx), errShutdown) {
@@ -275,7 +313,12 @@ wait:
 				return outcome{}
 			}
 			why = context.Cause(r.ctx).Error()
-			r.stop(st.Name, h)
+			stopped()
+		case <-giveUp:
+			stopWait()
+			r.e.log.Warn("the executor did not report a stopped attempt's end; giving up on it", "run_id", r.run.ID, "step", st.Name, "attempt", n)
+			w = waited{err: fmt.Errorf("the executor did not report the attempt's end within %s of stopping it", r.e.cfg.StopGrace+stopSlack)}
+			break wait
 		}
 	}
 	tail := logs.finish()
@@ -310,7 +353,11 @@ wait:
 	default:
 		code := 0
 		o.exitCode = &code
-		o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output, posted || resumed)
+		if w.res.OutputError != nil {
+			o.outputs, o.err = nil, w.res.OutputError.Error()
+		} else {
+			o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output, posted || resumed)
+		}
 		if o.err == "" {
 			o.status = store.StepSucceeded
 		} else {
@@ -324,6 +371,9 @@ wait:
 // (a Docker daemon that is down or restarting) it tries again with backoff
 // for up to five minutes, instead of giving up on a step that may be fine.
 func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.Handle) (*executor.Result, error) {
+	if err := r.e.checkOwner(h); err != nil {
+		return nil, err
+	}
 	delay, deadline := 500*time.Millisecond, time.Now().Add(5*time.Minute)
 	for {
 		res, err := r.e.exec.Wait(ctx, h)
@@ -350,7 +400,13 @@ func (r *runner) recordImage(step string, attempt int, digest string) {
 	}
 }
 
+// stop asks the attempt to end, within a deadline, if this engine's
+// executor made it.
 func (r *runner) stop(step string, h *executor.Handle) {
+	if err := r.e.checkOwner(h); err != nil {
+		r.e.log.Warn("stop attempt", "run_id", r.run.ID, "step", step, "err", err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.StopGrace+30*time.Second)
 	defer cancel()
 	if err := r.e.exec.Stop(ctx, h, r.e.cfg.StopGrace); err != nil {
@@ -362,15 +418,24 @@ func (r *runner) stop(step string, h *executor.Handle) {
 // how it went: a failed removal is never silent.
 func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 	ctx := context.WithoutCancel(r.ctx)
+	if err := r.e.checkOwner(h); err != nil {
+		// Not this executor's to remove: say so, and never mark it removed.
+		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "err", err)
+		p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Error: err.Error()}
+		if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
+			r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", step, "err", err)
+		}
+		return
+	}
 	var err error
 	delay := 250 * time.Millisecond
 	tries := 0
 	for tries < 5 {
 		tries++
-		if err = r.e.exec.Remove(ctx, h); err == nil {
+		if err = r.e.remove(ctx, h); err == nil {
 			break
 		}
-		r.e.cfg.Metrics.CleanupFailures.Inc()
+		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(r.e.exec.Name()).Inc()
 		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", tries, "err", err)
 		time.Sleep(delay)
 		delay *= 2

@@ -81,9 +81,10 @@ func stepEnv(spec *pipeline.Spec, st *pipeline.Step, vars map[string]string, run
 	env["BATON_RUN_ID"] = runID
 	env["BATON_STEP"] = st.Name
 	env["BATON_ATTEMPT"] = strconv.Itoa(attempt)
+	// The token is not put here: executors deliver it from the spec, as a
+	// file wherever they can (see executor.Spec.Token).
 	if callbackURL != "" {
 		env["BATON_CALLBACK_URL"] = callbackURL
-		env["BATON_TOKEN"] = token
 	}
 	return env
 }

@@ -78,6 +78,11 @@ const (
 	EnvTokenFile = "BATON_TOKEN_FILE"
 )
 
+// TokenFile is the name of the token's file in the attempt's secrets
+// directory. Secret names cannot start with a dot (see [CheckSecretNames]),
+// so it never collides with a secret, and a plain ls does not list it.
+const TokenFile = ".baton-token"
+
 // Slug names the attempt as run-step-attempt in characters safe for
 // container names and file names, at most max bytes long.
 func (s *Spec) Slug(max int) string {
@@ -118,8 +123,15 @@ type Result struct {
 	// OOMKilled is true when the kernel killed the step for memory.
 	OOMKilled bool
 	// Output is the content of the step's output file when it exited; nil if
-	// the step wrote none.
+	// the step wrote none. Executors read at most contract.MaxInputBytes+1
+	// bytes of it, so a larger file is seen to be over the limit without
+	// being loaded.
 	Output []byte
+	// OutputError, when set, says the output file was there but not read:
+	// it was not a regular file (a link, a directory, a pipe, a device) or
+	// reading it took too long. Output is then nil. The message names what
+	// was wrong and quotes nothing the file held; the attempt fails with it.
+	OutputError error
 	// FinishedAt is when the attempt exited, as the executor saw it.
 	FinishedAt time.Time
 	// ImageDigest is the image the attempt ran, by content digest, when
@@ -176,8 +188,14 @@ type Lister interface {
 }
 
 // ErrImageNotFound is returned by Start when the image is missing and the
-// pull policy forbids, or fails, fetching it.
+// pull policy forbids fetching it, or the registry or engine says it does
+// not exist. It is not worth retrying.
 var ErrImageNotFound = errors.New("image not found")
+
+// ErrUnavailable is returned by Start when something the attempt needs
+// could not be reached, such as a registry that does not answer (DNS, a
+// refused connection, a timeout): a transient failure, worth retrying.
+var ErrUnavailable = errors.New("unavailable")
 
 // ErrNotFound is returned by Wait, Stop and FollowLogs when the handle names
 // nothing that exists, such as an attempt already removed.

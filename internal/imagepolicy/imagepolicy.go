@@ -37,7 +37,19 @@ type Policy struct {
 // the image and the rule that refused it, wrapping [ErrDenied]. A reference
 // that does not parse is an error too, not wrapping ErrDenied; so is an
 // empty one: steps without an image are not for Check.
+//
+// A policy that is not the zero Policy refuses image IDs (see [IsImageID]):
+// an ID names content, not a repository, so no pattern can speak for it,
+// and an engine may resolve a short one to any image it holds.
 func (p Policy) Check(image string) error {
+	if (len(p.Allow) > 0 || p.RequireDigest) && IsImageID(image) {
+		hint := "name the image by repository, such as registry.example/team/app@sha256:<digest>"
+		if !strings.Contains(image, ":") {
+			hint += ", or write docker.io/library/" + image + " if that is its name"
+		}
+		return fmt.Errorf("imagepolicy: image %q: %w: it is, or may be taken for, an image ID, which names no repository the policy could allow; %s",
+			image, ErrDenied, hint)
+	}
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
 		return fmt.Errorf("imagepolicy: image %q: %w", image, err)
@@ -107,4 +119,34 @@ func quoteAll(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// IsImageID reports whether an engine may resolve ref as an image ID, or
+// the start of one, rather than as a name: "sha256:<hex>" (whole or short),
+// another digest algorithm's "<alg>:<hex>", and a bare lowercase hex
+// string with no registry, path, tag or digest, such as "b920ae9ec139". The
+// Docker engine looks a bare name up as a tag first and then as an ID
+// prefix, so such a name may run an image no pattern allows.
+func IsImageID(ref string) bool {
+	hex := ref
+	if alg, rest, ok := strings.Cut(ref, ":"); ok {
+		switch alg {
+		case "sha256", "sha384", "sha512":
+		default:
+			return false
+		}
+		hex = rest
+		if hex == "" {
+			return true
+		}
+	}
+	if hex == "" {
+		return false
+	}
+	for i := 0; i < len(hex); i++ {
+		if c := hex[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

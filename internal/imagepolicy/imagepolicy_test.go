@@ -43,6 +43,16 @@ func TestCheck(t *testing.T) {
 		{"uppercase", team, "BusyBox", []string{`"BusyBox"`}, false},
 		{"bad digest", pinned, "busybox@sha256:abc", []string{`"busybox@sha256:abc"`}, false},
 		{"bad pattern", Policy{Allow: []string{"[unclosed"}}, "busybox", []string{`"[unclosed"`}, false},
+		{"short image ID", team, "b920ae9ec139", []string{`"b920ae9ec139"`, "image ID", "docker.io/library/b920ae9ec139"}, true},
+		{"full image ID", team, digest[len("sha256:"):], []string{"image ID"}, true},
+		{"sha256 image ID", team, digest, []string{"image ID"}, true},
+		{"short sha256 image ID", team, "sha256:b920ae", []string{"image ID"}, true},
+		{"sha512 prefix", team, "sha512:abc", []string{"image ID"}, true},
+		{"image ID, digest required", pinned, "b920ae9ec139", []string{"image ID"}, true},
+		{"ID-like name spelled in full", team, "docker.io/library/b920ae9ec139", nil, false},
+		{"ID-like name with tag", team, "b920ae9ec139:1", nil, false},
+		{"hex name under a path", team, "baton-test/abc123", nil, false},
+		{"image ID without a policy", Policy{}, "b920ae9ec139", nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -65,6 +75,20 @@ func TestCheck(t *testing.T) {
 				t.Errorf("errors.Is(err, ErrDenied) = %v, want %v (err: %v)", got, tc.denied, err)
 			}
 		})
+	}
+}
+
+func TestIsImageID(t *testing.T) {
+	t.Parallel()
+	for ref, want := range map[string]bool{
+		"b920ae9ec139": true, "abc": true, "0": true, digest: true, digest[7:]: true,
+		"sha256:b9": true, "sha256:": true, "sha512:00": true,
+		"": false, "busybox": false, "cafe:1": false, "face/b00c": false, "library/abc": false,
+		"busybox:1": false, "sha256": false, "B920AE": false, "abc@" + digest: false, "sha1:abc": false,
+	} {
+		if got := IsImageID(ref); got != want {
+			t.Errorf("IsImageID(%q) = %v, want %v", ref, got, want)
+		}
 	}
 }
 

@@ -1,5 +1,7 @@
 package mask
 
+import "slices"
+
 // automaton finds every occurrence of a set of patterns in one pass over the
 // text (Aho–Corasick). Masking runs over every log line a step prints, so it
 // must not cost a pass per pattern: with 10 secrets there are well over 100
@@ -60,6 +62,13 @@ func newAutomaton(patterns []string) *automaton {
 		}
 		a.match[s] = int32(len(p))
 	}
+
+	// The capacities above assume no pattern shares a prefix with another;
+	// the forms of one secret share many, so give the spare room back.
+	a.label = slices.Clone(a.label)
+	a.firstChild = slices.Clone(a.firstChild)
+	a.nextSibling = slices.Clone(a.nextSibling)
+	a.match = slices.Clone(a.match)
 
 	n := len(a.label)
 	a.fail = make([]int32, n)

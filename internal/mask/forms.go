@@ -2,40 +2,34 @@ package mask
 
 import (
 	"bytes"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"net/url"
+	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
-// minOffsetLen is the shortest secret whose base64 is also masked at the
-// offsets a longer stream puts it at. Shorter secrets leave too few stable
-// characters (4 for a 4-byte secret) to tell from unrelated base64 text.
-const minOffsetLen = 6
-
-var base64Alphabets = []*base64.Encoding{base64.StdEncoding, base64.URLEncoding}
+// minFragmentBytes is the fewest bytes of a secret a derived fragment must
+// spell out to be masked: a line of a wrapped encoding, or a group of a hex
+// dump, that holds only part of the secret. A fragment of fewer bytes (a
+// 4-character last line of base64, "Zg==", say) is too short to tell from
+// unrelated text and would mask ordinary logs; it leaves at most 5 bytes of
+// a secret that is longer than a whole line. The same reasoning sets
+// [minOffsetLen]. The whole secret in any form is masked from [MinLen] bytes.
+const minFragmentBytes = 6
 
 // forms returns the spellings of secret to mask: the raw bytes and the ways
 // a step is likely to print them. It may repeat a form.
 func forms(secret string) []string {
+	b := []byte(secret)
 	out := []string{
 		secret,
-		hex.EncodeToString([]byte(secret)),
-		url.QueryEscape(secret),
-		url.PathEscape(secret),
 		jsonContent(secret, true),
 		jsonContent(secret, false),
+		jsonASCII(secret),
 	}
-	for _, enc := range base64Alphabets {
-		out = append(out,
-			enc.EncodeToString([]byte(secret)),
-			enc.WithPadding(base64.NoPadding).EncodeToString([]byte(secret)))
-		if len(secret) >= minOffsetLen {
-			for offset := range 3 {
-				out = append(out, base64Inner(enc, secret, offset))
-			}
-		}
-	}
+	out = append(out, urlForms(b)...)
+	out = append(out, hexForms(b)...)
+	out = append(out, base64Forms(b)...)
 	return out
 }
 
@@ -51,18 +45,52 @@ func jsonContent(secret string, escapeHTML bool) string {
 	return string(b[1 : len(b)-1])
 }
 
-// base64Inner returns the base64 characters that encode only bytes of secret
-// when it sits offset bytes (0, 1 or 2) into a 3-byte group of a larger
-// stream, as when a step base64-encodes a whole config file that holds the
-// secret. Each character carries 6 bits; those that mix in bits of the bytes
-// before or after the secret are left out, since they are unknown, so up to
-// two characters at each end stay visible. They hold at most 4 bits of the
-// secret each.
-func base64Inner(enc *base64.Encoding, secret string, offset int) string {
-	buf := make([]byte, offset+len(secret))
-	copy(buf[offset:], secret)
-	s := enc.WithPadding(base64.NoPadding).EncodeToString(buf)
-	first := (8*offset + 5) / 6            // the first character that starts at or after the secret's first bit
-	last := 8 * (offset + len(secret)) / 6 // one past the last character that ends by its last bit
-	return s[first:last]
+// jsonASCII returns secret as Python's json.dumps writes it inside a string
+// by default (ensure_ascii): every character outside ASCII as \uXXXX, in
+// UTF-16 surrogate pairs past U+FFFF.
+func jsonASCII(secret string) string {
+	var b strings.Builder
+	for _, r := range secret {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r == '\b':
+			b.WriteString(`\b`)
+		case r == '\f':
+			b.WriteString(`\f`)
+		case r < 0x20 || r >= utf8.RuneSelf && r <= 0xffff:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		case r > 0xffff:
+			r -= 0x10000
+			fmt.Fprintf(&b, `\u%04x\u%04x`, 0xd800+(r>>10), 0xdc00+(r&0x3ff))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// lineFragments returns the lines an encoder that wraps at width characters
+// prints for enc, the encoding of a value on its own, keeping only those
+// that spell at least minChars characters besides '=' padding. It returns
+// nothing when enc fits on one line: enc itself is then the form.
+func lineFragments(enc string, width, minChars int) []string {
+	if len(enc) <= width {
+		return nil
+	}
+	var out []string
+	for i := 0; i < len(enc); i += width {
+		line := enc[i:min(i+width, len(enc))]
+		if len(strings.TrimRight(line, "=")) >= minChars {
+			out = append(out, line)
+		}
+	}
+	return out
 }

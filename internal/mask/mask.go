@@ -17,18 +17,33 @@ const MinLen = 4
 // Masker finds secret values in text and replaces them with [Replacement].
 // Besides the raw value it finds the forms a step is likely to print:
 //
-//   - hex (lower case);
-//   - standard and URL base64, with and without padding;
-//   - url.QueryEscape and url.PathEscape;
-//   - the content of a JSON string, with and without HTML escaping;
+//   - hex in lower and upper case, each line of `xxd -p` (60 digits a
+//     line), and the space-separated bytes of od -An -tx1 and hexdump -C;
+//   - standard and URL base64, with and without padding, and each line of
+//     it as base64 (76 characters a line) and openssl base64 (64) print the
+//     value, with or without a newline after it;
+//   - percent-encoding: url.QueryEscape, url.PathEscape, RFC 3986 (curl,
+//     jq @uri, Python's quote), JavaScript's encodeURIComponent and every
+//     byte as %XX, each with upper- and lower-case hex digits;
+//   - the content of a JSON string, with and without HTML escaping, and
+//     with every non-ASCII character escaped (Python's json.dumps);
 //   - for values of 6 bytes or more, the part of their base64 that is the
 //     same wherever they sit in a larger base64-encoded stream (see below).
+//
+// A line of a wrapped encoding, or a group of a hex dump, that spells fewer
+// than 6 bytes of the secret (the last line, often) is not masked on its
+// own: it is too short to tell from ordinary text. Lines are cut where an
+// encoder of the value on its own cuts them; a secret inside a larger
+// wrapped stream is masked only where a line holds all of it.
 //
 // A secret inside a larger base64 stream is encoded differently at each of
 // the three offsets it can take within a 3-byte group, and the characters at
 // its edges mix in bits of its neighbours. For each offset the Masker masks
 // the characters that depend on the secret alone; one or two characters at
 // each end stay visible, holding at most 4 bits of the secret each.
+//
+// [Masker.Contains] finds exactly what [Masker.String] masks, so an output
+// refused for carrying a secret and a masked log line agree.
 //
 // A secret that contains [Replacement] can sometimes be rebuilt from the
 // replacement and the text beside it; no real secret should look like that.

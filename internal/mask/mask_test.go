@@ -27,6 +27,14 @@ func TestStringForms(t *testing.T) {
 		"path escape":    url.PathEscape(secret),
 		"json":           string(marshal[1 : len(marshal)-1]),
 		"json no html":   `p&ss/w+rd <\"42\">`,
+		"upper hex":      strings.ToUpper(hex.EncodeToString([]byte(secret))),
+		"query lower":    strings.ToLower(url.QueryEscape(secret)),
+		"rfc 3986":       "p%26ss%2Fw%2Brd%20%3C%2242%22%3E",
+		"rfc 3986 lower": "p%26ss%2fw%2brd%20%3c%2242%22%3e",
+		"python quote":   "p%26ss/w%2Brd%20%3C%2242%22%3E",
+		"every byte":     "%70%26%73%73%2F%77%2B%72%64%20%3C%22%34%32%22%3E",
+		"every byte lc":  "%70%26%73%73%2f%77%2b%72%64%20%3c%22%34%32%22%3e",
+		"xxd":            "7026 7373 2f77 2b72 6420 3c22 3432 223e",
 	}
 	m := New(secret)
 	for name, form := range forms {

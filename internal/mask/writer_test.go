@@ -3,6 +3,7 @@ package mask
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -134,5 +135,29 @@ func TestWriterLargeWrite(t *testing.T) {
 	in := strings.Repeat("some log text hunter22 more text\n", 1<<15)
 	if got, want := writeSplit(t, m, in, len(in)/3), m.String(in); got != want {
 		t.Fatal("a large write masked differently from String")
+	}
+}
+
+// A secret cut by the 64 KiB boundary of a log piece is masked, in every
+// form and at every offset of the cut: pieces of a long line reach the
+// Writer as separate writes.
+func TestWriterSecretAcrossPieces(t *testing.T) {
+	t.Parallel()
+	const piece = 64 << 10
+	s := longSecret(40)
+	m := New(s)
+	for _, form := range []string{
+		s,
+		base64.StdEncoding.EncodeToString([]byte(s)),
+		strings.ToUpper(hex.EncodeToString([]byte(s))),
+		percentEncode([]byte(s), func(byte) bool { return false }),
+	} {
+		for k := 0; k <= len(form); k++ {
+			in := strings.Repeat("x", piece-k) + form + strings.Repeat("y", piece)
+			want := strings.Repeat("x", piece-k) + Replacement + strings.Repeat("y", piece)
+			if got := writeSplit(t, m, in, piece, 2*piece); got != want {
+				t.Fatalf("form %q cut after %d bytes: got %d bytes with %d replacements, want one replacement", form, k, len(got), strings.Count(got, Replacement))
+			}
+		}
 	}
 }

@@ -14,12 +14,29 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	RunsStarted     *prometheus.CounterVec // by pipeline
-	RunsFinished    *prometheus.CounterVec // by pipeline, status
-	RunsActive      prometheus.Gauge
-	Attempts        *prometheus.CounterVec // by status an attempt ended with
-	AttemptSeconds  prometheus.Histogram
-	CleanupFailures prometheus.Counter
+	RunsStarted  *prometheus.CounterVec // by pipeline
+	RunsFinished *prometheus.CounterVec // by pipeline, status
+	RunsActive   prometheus.Gauge
+	// RunsQueued are runs waiting for a place in their pipeline's
+	// concurrency limit.
+	RunsQueued prometheus.Gauge
+	// StepsWaiting are steps ready to start that wait for one of the
+	// server's parallel slots (--max-parallel).
+	StepsWaiting prometheus.Gauge
+	// RunsFailedAfterRetries are runs that failed with a step that was
+	// retried and failed still, by pipeline.
+	RunsFailedAfterRetries *prometheus.CounterVec
+	Attempts               *prometheus.CounterVec   // by pipeline, status an attempt ended with
+	AttemptSeconds         *prometheus.HistogramVec // by pipeline, status
+	// CleanupFailures are removals of what an attempt created that failed,
+	// by executor.
+	CleanupFailures *prometheus.CounterVec
+	// StoreWriteFailures are writes the store could not make (a full disk,
+	// an I/O error), each retried, by operation.
+	StoreWriteFailures *prometheus.CounterVec
+	// LogBytesDropped is output not stored because an attempt's log
+	// reached its cap.
+	LogBytesDropped prometheus.Counter
 	Callbacks       *prometheus.CounterVec // by HTTP status code
 }
 
@@ -36,22 +53,41 @@ func New() *Metrics {
 		RunsActive: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "baton_runs_active", Help: "Runs this server drives now.",
 		}),
-		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "baton_attempts_total", Help: "Step attempts that ended, by status.",
-		}, []string{"status"}),
-		AttemptSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "baton_attempt_duration_seconds", Help: "How long step attempts ran.",
-			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
+		RunsQueued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "baton_runs_queued", Help: "Runs waiting for a place in their pipeline's concurrency limit.",
 		}),
-		CleanupFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "baton_cleanup_failures_total", Help: "Container removals that failed (each is retried and shown on the step).",
+		StepsWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "baton_steps_waiting", Help: "Steps ready to start that wait for a parallel slot (--max-parallel).",
+		}),
+		RunsFailedAfterRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_runs_failed_after_retries_total",
+			Help: "Runs that failed with a step that was retried and still failed, by pipeline.",
+		}, []string{"pipeline"}),
+		Attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_attempts_total", Help: "Step attempts that ended, by pipeline and status.",
+		}, []string{"pipeline", "status"}),
+		AttemptSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "baton_attempt_duration_seconds", Help: "How long step attempts ran, by pipeline and status.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
+		}, []string{"pipeline", "status"}),
+		CleanupFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_cleanup_failures_total",
+			Help: "Removals of what an attempt created that failed, by executor (each is retried and shown on the attempt).",
+		}, []string{"executor"}),
+		StoreWriteFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_store_write_failures_total",
+			Help: "Store writes that failed (full disk, I/O error) and were retried, by operation.",
+		}, []string{"op"}),
+		LogBytesDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "baton_log_bytes_dropped_total", Help: "Bytes of step output not stored because an attempt's log reached its cap.",
 		}),
 		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_callbacks_total", Help: "Output callbacks from steps, by response code.",
 		}, []string{"code"}),
 	}
-	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.Attempts, m.AttemptSeconds,
-		m.CleanupFailures, m.Callbacks,
+	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.RunsQueued, m.StepsWaiting,
+		m.RunsFailedAfterRetries, m.Attempts, m.AttemptSeconds, m.CleanupFailures, m.StoreWriteFailures,
+		m.LogBytesDropped, m.Callbacks,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -32,11 +32,11 @@ func (e *Error) Error() string {
 }
 
 // suggest returns the allowed word closest to word, or "" when none is close
-// enough to be a likely typo.
+// enough to be a likely typo. Letter case does not count.
 func suggest(word string, allowed []string) string {
 	best, bestDist := "", 3
 	for _, a := range allowed {
-		d := editDistance(strings.ToLower(word), a)
+		d := editDistance(strings.ToLower(word), strings.ToLower(a))
 		if d < bestDist && d < len(a)/2+1 {
 			best, bestDist = a, d
 		}

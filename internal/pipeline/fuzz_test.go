@@ -25,6 +25,7 @@ func FuzzParse(f *testing.F) {
 		"name: x\nsteps:\n  - &s {name: a, command: &c [x, y]}\n  - {name: b, command: *c, needs: [a]}\n",
 		base + "vars: {a: '{{ .Vars.b }}', b: '{{ range .Params }}{{ end }}'}\n",
 		base + "schedules: [{cron: 'TZ=UTC'}]\n",
+		base + "env_prefix: G\nvars: {IT_DIR: x, OK: y}\n",
 		base + "timeout: 1h\nconcurrency: 3\nschedules: [{cron: '@every 1s', overlap: queue, catchup: all}, {cron: '@every 1s'}]\n",
 		base + "  - {name: b, command: [b], retry: {limit: 3, backoff: 1s, max_backoff: 4s, exit_codes: [1, 75]}}\n",
 		"a: 1\n---\nb: 2\n",
@@ -38,8 +39,13 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(s.Steps) == 0 || s.EnvPrefix == "" {
-			t.Fatalf("accepted a spec without steps or env prefix: %+v", s)
+		if len(s.Steps) == 0 || envPrefixProblem(s.EnvPrefix) != "" {
+			t.Fatalf("accepted a spec without steps or with env prefix %q: %+v", s.EnvPrefix, s)
+		}
+		for _, v := range s.Vars {
+			if err := CheckVarName(s.EnvPrefix, v.Name); err != nil {
+				t.Fatalf("accepted var %q: %v", v.Name, err)
+			}
 		}
 		seen := make(map[string]bool)
 		for i, st := range s.Steps {

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/template"
 
 	"github.com/baton-dev/baton/internal/contract"
 	"gopkg.in/yaml.v3"
@@ -125,10 +124,16 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 		}
 		s.Name = name
 	}
+	// varPrefix is the prefix var names are checked with; "" when env_prefix
+	// is wrong, which is reported once rather than for every var.
+	varPrefix := DefaultEnvPrefix
 	if n, ok := f["env_prefix"]; ok {
+		varPrefix = ""
 		if prefix, ok := p.str(n, "env_prefix"); ok {
 			if problem := envPrefixProblem(prefix); problem != "" {
 				p.errorf(n, "env_prefix", "%s", problem)
+			} else {
+				varPrefix = prefix
 			}
 			s.EnvPrefix = prefix
 		}
@@ -151,7 +156,7 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 		s.Params = p.params(n)
 	}
 	if n, ok := f["vars"]; ok {
-		s.Vars = p.vars(n, s.Params)
+		s.Vars = p.vars(n, s.Params, varPrefix)
 	}
 	if n, ok := f["steps"]; !ok {
 		p.errorf(root, "", "missing steps; add a list of steps, e.g. steps: [{name: hello, image: alpine, command: [echo, hi]}]")
@@ -185,7 +190,11 @@ func identProblem(name string) string {
 
 // envPrefixProblem says what is wrong with an env_prefix, or "". A prefix
 // that could produce one of baton's own BATON_ names would let a variable
-// override, say, BATON_TOKEN or BATON_OUTPUT.
+// override, say, BATON_TOKEN or BATON_OUTPUT; one that starts with a family
+// of names programs read as they start ([varNamespaces]: LD_, GIT_, NODE_
+// and so on) would put every variable in it. Other prefixes can still make
+// a dangerous name of a particular var or output ("G" and IT_SSH_COMMAND):
+// [CheckVarName] refuses those names.
 func envPrefixProblem(prefix string) string {
 	if prefix == "" {
 		return "is empty; leave env_prefix out for the default " + DefaultEnvPrefix + ", or write a prefix such as ___"
@@ -196,8 +205,10 @@ func envPrefixProblem(prefix string) string {
 	if strings.HasPrefix("BATON_", prefix) || strings.HasPrefix(prefix, "BATON_") && !strings.HasPrefix(prefix, DefaultEnvPrefix) {
 		return fmt.Sprintf("%q could make a variable's name clash with baton's own BATON_ variables; use %s or a prefix of your own such as ___", prefix, DefaultEnvPrefix)
 	}
-	if strings.HasPrefix(prefix, "LD_") || strings.HasPrefix("LD_", prefix) {
-		return fmt.Sprintf("%q would let a variable such as PRELOAD become LD_PRELOAD and change how every step's programs load; use a prefix of your own such as ___", prefix)
+	for _, ns := range varNamespaces {
+		if strings.HasPrefix(prefix, ns.prefix) {
+			return fmt.Sprintf("%.64q would make every variable a name starting with %s, and %s; use a prefix of your own such as ___ or MYAPP_", prefix, ns.prefix, ns.why)
+		}
 	}
 	return ""
 }
@@ -235,7 +246,9 @@ func (p *parser) params(n *yaml.Node) []Param {
 	return out
 }
 
-func (p *parser) vars(n *yaml.Node, params []Param) []Var {
+// vars reads the vars mapping. envPrefix is what steps see before each
+// name, or "" to leave the prefixed names unchecked.
+func (p *parser) vars(n *yaml.Node, params []Param, envPrefix string) []Var {
 	entries, _ := p.pairs(n, "vars", `e.g. vars: {region: "{{ .Params.region }}"}`)
 	if len(entries) > contract.MaxVariables {
 		p.errorf(n, "vars", "has %d vars; the limit is %d", len(entries), contract.MaxVariables)
@@ -256,13 +269,19 @@ func (p *parser) vars(n *yaml.Node, params []Param) []Var {
 			p.errorf(&yaml.Node{Line: e.line}, field, "is not a valid var name: %v", err)
 			continue
 		}
+		if envPrefix != "" {
+			if err := CheckVarName(envPrefix, e.key); err != nil {
+				p.errorf(&yaml.Node{Line: e.line}, field, "%v", err)
+				continue
+			}
+		}
 		text, ok := p.str(e.value, field)
 		if !ok {
 			continue
 		}
-		t, err := template.New(e.key).Option("missingkey=error").Parse(text)
+		t, err := parseVarTemplate(e.key, text)
 		if err != nil {
-			p.errorf(e.value, field, "is not a valid template: %v; see https://pkg.go.dev/text/template", err)
+			p.errorf(e.value, field, "%v", err)
 			continue
 		}
 		if err := checkRefs(t, refScope{params: declared, earlier: all[:i], later: all[i:]}); err != nil {

@@ -37,7 +37,10 @@ func TestResolveParams(t *testing.T) {
 		{"override", map[string]string{"target": "t", "zone": "z", "region": "", "note": "n"}, map[string]string{"target": "t", "zone": "z", "region": "", "note": "n"}, ""},
 		{"missing", map[string]string{"region": "x"}, nil, "missing required params target and zone"},
 		{"missing one", map[string]string{"zone": "x"}, nil, "missing required param target"},
-		{"unknown", map[string]string{"target": "t", "zone": "z", "regoin": "x", "b": "y"}, nil, `unknown params "b" and "regoin"; declared params: note, region, target and zone`},
+		{"unknown", map[string]string{"target": "t", "zone": "z", "regoin": "x", "b": "y"}, nil, `unknown params "b" and "regoin" (did you mean "region"?); declared params: note, region, target and zone`},
+		{"typo", map[string]string{"tagret": "t", "zone": "z"}, nil, `unknown param "tagret"; did you mean "target"? Declared params: note, region, target and zone`},
+		{"case", map[string]string{"Zone": "t", "target": "z"}, nil, `unknown param "Zone"; did you mean "zone"? Declared params`},
+		{"no suggestion", map[string]string{"target": "t", "zone": "z", "colour": "x"}, nil, `unknown param "colour"; declared params: note, region, target and zone`},
 		{"invalid utf-8", map[string]string{"target": "\xff", "zone": "z"}, nil, "param target: value is not valid UTF-8"},
 		{"too large", map[string]string{"target": strings.Repeat("x", contract.MaxValueBytes+1), "zone": "z"}, nil, "param target: value is 262145 bytes"},
 	}
@@ -97,11 +100,11 @@ func TestResolveVarsErrors(t *testing.T) {
 		kind error
 		want string
 	}{
-		{"missing key", []Var{{Name: "a", Template: "{{ .Params.nope }}"}}, nil, `var a: template: a:1:10: executing "a" at <.Params.nope>: map has no entry for key "nope"`},
-		{"bad template", []Var{{Name: "a", Template: "{{"}}, nil, "var a: template: a:1: unclosed action"},
-		{"too large", []Var{{Name: "a", Template: "x"}, {Name: "b", Template: `{{ range 300000 }}x{{ end }}`}}, contract.ErrTooLarge, "var b: value is over 262144 bytes"},
+		{"missing key", []Var{{Name: "a", Template: "{{ .Params.nope }}"}}, nil, `var a: line 1, column 10, at <.Params.nope>: map has no entry for key "nope"`},
+		{"bad template", []Var{{Name: "a", Template: "{{"}}, nil, "var a: is not a valid template: line 1: unclosed action"},
+		{"too large", []Var{{Name: "a", Template: "x"}, {Name: "b", Template: `{{ range 300 }}{{ printf "%1000s" "x" }}{{ end }}`}}, contract.ErrTooLarge, "var b: value is over 262144 bytes"},
 		{"nul", []Var{{Name: "a", Template: `{{ printf "%c" 0 }}`}}, contract.ErrInvalid, "var a: value contains a NUL byte"},
-		{"call fails", []Var{{Name: "a", Template: `{{ index .Params "x" 1 }}`}}, nil, "var a: template: a:1:3: executing"},
+		{"call fails", []Var{{Name: "a", Template: `{{ index .Params "x" 1 }}`}}, nil, `var a: line 1, column 3, at <index .Params "x" 1>: error calling index: index out of range: 1`},
 	}
 	for _, tt := range tests {
 		s := &Spec{Name: "x", Vars: tt.vars}

@@ -49,7 +49,7 @@ type Step struct {
 	Command []string
 	// Env keys may be PATH and the other plain names [IsReservedName]
 	// reserves, which the file's author sets on purpose, but never start
-	// with BATON_ or LD_.
+	// with BATON_, LD_ or DYLD_.
 	Env     map[string]string
 	Timeout time.Duration // zero means no timeout
 	Retry   Retry

@@ -2,7 +2,9 @@ package pipeline
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strings"
 	"text/template"
 	"text/template/parse"
 )
@@ -103,7 +105,7 @@ func (c *refChecker) path(ident []string) {
 	switch ident[0] {
 	case "Params":
 		if len(ident) > 1 && !slices.Contains(c.scope.params, ident[1]) {
-			c.err = fmt.Errorf("refers to %s, but no such param is declared; declared params: %s", ref, list(c.scope.params))
+			c.err = fmt.Errorf("refers to %s, but no such param is declared; %s", ref, namesHint(".Params.", ident[1], "declared params", c.scope.params))
 		}
 	case "Vars":
 		switch {
@@ -111,11 +113,14 @@ func (c *refChecker) path(ident []string) {
 		case slices.Contains(c.scope.later, ident[1]):
 			c.err = fmt.Errorf("refers to %s, which is not listed before it; a var may use only the vars above it", ref)
 		default:
-			c.err = fmt.Errorf("refers to %s, but there is no such var", ref)
+			c.err = fmt.Errorf("refers to %s, but there is no such var; %s", ref, namesHint(".Vars.", ident[1], "vars above it", c.scope.earlier))
 		}
 	case "Run":
-		if len(ident) > 1 && ident[1] != "ID" && ident[1] != "Time" {
+		switch {
+		case len(ident) > 1 && ident[1] != "ID" && ident[1] != "Time":
 			c.err = fmt.Errorf("refers to %s; .Run has ID and Time", ref)
+		case len(ident) > 2 && ident[1] == "Time" && !isRunTimeMethod(ident[2]):
+			c.err = fmt.Errorf("refers to %s.%.64s; .Run.Time has %s", ref, ident[2], list(runTimeMethods))
 		}
 	case "Pipeline":
 		if len(ident) > 1 && ident[1] != "Name" {
@@ -125,3 +130,46 @@ func (c *refChecker) path(ident []string) {
 		c.err = fmt.Errorf("refers to %s; a var can use .Params.<name>, .Vars.<name>, .Run.ID, .Run.Time and .Pipeline.Name", ref)
 	}
 }
+
+// namesHint lists names under the heading what, first suggesting the one
+// closest to word, written after prefix, when one is close:
+// "did you mean .Params.region? Declared params: region and zone".
+func namesHint(prefix, word, what string, names []string) string {
+	if s := suggest(word, names); s != "" {
+		return "did you mean " + prefix + s + "? " + strings.ToUpper(what[:1]) + what[1:] + ": " + list(names)
+	}
+	return what + ": " + list(names)
+}
+
+// templateErrorRE matches text/template's errors: "template: NAME:LINE:"
+// or "template: NAME:LINE:COL:", then, for an error while executing,
+// `executing "NAME" at <NODE>:`.
+var templateErrorRE = regexp.MustCompile(`^template: [^:]*:(\d+)(?::(\d+))?: (?:executing "[^"]*" at (<.*?>): )?(.*)$`)
+
+// templateError rewrites an error of text/template about a var's template
+// for people: "line 1, column 10, at <.Params.nope>: map has no entry for
+// key "nope"" rather than the package's own "template: a:1:10: executing
+// "a" at <.Params.nope>: ...". errors.Is and errors.As still see err.
+func templateError(err error) error {
+	m := templateErrorRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	msg := "line " + m[1]
+	if m[2] != "" {
+		msg += ", column " + m[2]
+	}
+	if m[3] != "" {
+		msg += ", at " + m[3]
+	}
+	return &rewordedError{msg: msg + ": " + m[4], err: err}
+}
+
+// rewordedError is an error shown in other words.
+type rewordedError struct {
+	msg string
+	err error
+}
+
+func (e *rewordedError) Error() string { return e.msg }
+func (e *rewordedError) Unwrap() error { return e.err }

@@ -1,7 +1,9 @@
 // Package schedule fires pipeline runs from the cron schedules in their
 // definitions. Every tick is recorded in the store before its run is
 // submitted, so a tick fires at most once, across restarts and reloads; ticks
-// missed while baton was down follow the schedule's catch-up policy.
+// missed while baton was down follow the schedule's catch-up policy. A
+// pipeline's schedules can be paused in the store; a paused schedule starts
+// no run, across restarts, until resumed.
 package schedule
 
 import (
@@ -134,8 +136,10 @@ func (s *Scheduler) catchUp(ctx context.Context, name string, sch pipeline.Sched
 	}
 }
 
-// fire starts the run of one tick, unless that tick fired before or the
-// overlap policy says to skip it.
+// fire starts the run of one tick, unless that tick fired before, the
+// pipeline's schedules are paused or the overlap policy says to skip it. A
+// tick skipped while paused is recorded all the same, so resuming does not
+// catch up on what the pause held back.
 func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule, tick time.Time) {
 	log := s.log.With("pipeline", name, "cron", sch.Cron, "tick", tick)
 	claimed, err := s.st.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: name, Key: sch.Key, Tick: tick, Now: s.now()})
@@ -145,6 +149,15 @@ func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule
 	}
 	if !claimed {
 		return // fired already, before a restart or a reload
+	}
+	paused, err := s.paused(ctx, name)
+	if err != nil {
+		log.Error("tick skipped: cannot tell whether the schedules are paused", "err", err)
+		return
+	}
+	if paused {
+		log.Info("tick skipped: the pipeline's schedules are paused")
+		return
 	}
 	if sch.Overlap != "allow" {
 		active, err := s.st.RunList(ctx, &store.RunListParams{
@@ -171,4 +184,19 @@ func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule
 		return
 	}
 	log.Info("scheduled run started", "run_id", run.ID)
+}
+
+// paused reports whether a pipeline's schedules are paused. It is read at
+// every tick, so a pause or resume takes effect without a reload.
+func (s *Scheduler) paused(ctx context.Context, name string) (bool, error) {
+	rows, err := s.st.SchedulePauseList(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, p := range rows {
+		if p.Pipeline == name {
+			return true, nil
+		}
+	}
+	return false, nil
 }

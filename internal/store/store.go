@@ -6,6 +6,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"time"
 )
 
@@ -18,6 +20,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrExists: a row with that key already exists.
 	ErrExists = errors.New("already exists")
+	// ErrUnavailable: the store could not write now (a full disk, an I/O
+	// error) and nothing was changed; the same call may succeed later.
+	ErrUnavailable = errors.New("store cannot write now")
 )
 
 // RunStatus is where a run stands.
@@ -77,8 +82,18 @@ type Store interface {
 	// RunList returns runs newest first.
 	RunList(ctx context.Context, p *RunListParams) ([]*RunRow, error)
 	// RunSetStatus moves a run to a new status. A terminal run cannot move:
-	// that is ErrConflict.
+	// that is ErrConflict. Moving to a terminal status ends, in the same
+	// transaction, every step of the run that has not ended (canceled) and
+	// every attempt still running, so a run is never left half-recorded.
 	RunSetStatus(ctx context.Context, p *RunSetStatusParams) error
+	// RunRequestCancel records that a run is to be canceled, before anyone
+	// acts on it, so that a restarted server goes on canceling it. It
+	// returns the run; a terminal run is ErrConflict.
+	RunRequestCancel(ctx context.Context, p *RunRequestCancelParams) (*RunRow, error)
+	// RunPrune deletes the terminal runs that finished before p.Before,
+	// with their steps, attempts and logs, and returns how many runs it
+	// deleted. A run that has not finished is never deleted.
+	RunPrune(ctx context.Context, p *RunPruneParams) (int, error)
 
 	// StepList returns a run's steps in listed order.
 	StepList(ctx context.Context, runID string) ([]*StepRow, error)
@@ -146,6 +161,26 @@ type Store interface {
 	// LogList returns stored lines of one step, oldest first.
 	LogList(ctx context.Context, p *LogListParams) ([]*LogRow, error)
 
+	// PipelineDelete removes a pipeline: it leaves [Store.PipelineList] and
+	// [Store.PipelineGet] of the latest revision, and its schedules' ticks
+	// and pause are forgotten. Its revisions stay readable by number, for
+	// the runs that pinned them, and a later [Store.PipelinePut] of the name
+	// starts again at the next revision number. ErrNotFound if there is no
+	// such pipeline; an [UnfinishedRunsError] while it has queued or running
+	// runs, and then nothing changes.
+	PipelineDelete(ctx context.Context, p *PipelineDeleteParams) error
+	// SchedulePauseSet pauses or resumes every schedule of a pipeline. A
+	// pause lasts until resumed, across restarts and new revisions; pausing
+	// again keeps the first time. ErrNotFound if there is no such pipeline.
+	SchedulePauseSet(ctx context.Context, p *SchedulePauseSetParams) error
+	// SchedulePauseList returns the pipelines whose schedules are paused,
+	// by name.
+	SchedulePauseList(ctx context.Context) ([]*SchedulePauseRow, error)
+	// TokenRevokeKeeping revokes a token as [Store.TokenRevoke] does, unless
+	// it is the last unrevoked token of role p.Keep: that is [ErrLastToken],
+	// and nothing changes. The check and the change are one transaction.
+	TokenRevokeKeeping(ctx context.Context, p *TokenRevokeKeepingParams) error
+
 	Close() error
 }
 
@@ -199,6 +234,8 @@ type RunRow struct {
 	CreatedAt  time.Time
 	StartedAt  time.Time // zero until running
 	FinishedAt time.Time // zero until terminal
+	// CancelRequestedAt is when a cancel was asked for; zero if never.
+	CancelRequestedAt time.Time
 }
 
 // RunListParams filter [Store.RunList]. Zero fields do not filter.
@@ -239,6 +276,9 @@ type StepStartParams struct {
 	// TokenHash is the hash of the attempt's callback token.
 	TokenHash []byte
 	Now       time.Time
+	// Sealed is what the attempt starts with (its token and secrets),
+	// sealed by the engine; the store keeps it as given, with the attempt.
+	Sealed []byte
 }
 
 // StepSetHandleParams are the arguments of [Store.StepSetHandle].
@@ -307,6 +347,15 @@ type AttemptRow struct {
 	ImageDigest string
 	StartedAt   time.Time
 	FinishedAt  time.Time
+	// Sealed is what [StepStartParams.Sealed] gave while the attempt runs;
+	// nil when nothing was, and once the attempt ended: nothing needs it
+	// then, and a deleted secret must not outlive the attempts that had it.
+	Sealed []byte
+	// LogBytes is how many bytes of text the attempt's stored lines hold.
+	LogBytes int64
+	// LogDropped is how many bytes of the attempt's output were not stored
+	// because its log reached its cap; 0 while the log is whole.
+	LogDropped int64
 }
 
 // ScheduleTickParams are the arguments of [Store.ScheduleTick].
@@ -325,6 +374,10 @@ type LogAppendParams struct {
 	Step    string
 	Attempt int
 	Lines   []LogLine
+	// Dropped, when positive, is how many bytes of the attempt's output
+	// were not stored so far; it is recorded as [AttemptRow.LogDropped]
+	// with these lines.
+	Dropped int64
 }
 
 // LogLine is one line to store.
@@ -402,4 +455,63 @@ type AuditEntry struct {
 // AuditListParams filter [Store.AuditList].
 type AuditListParams struct {
 	Limit int // 0 means 100
+}
+
+// RunRequestCancelParams are the arguments of [Store.RunRequestCancel].
+type RunRequestCancelParams struct {
+	ID  string
+	Now time.Time
+}
+
+// RunPruneParams are the arguments of [Store.RunPrune].
+type RunPruneParams struct {
+	// Before: terminal runs that finished before this time are deleted.
+	Before time.Time
+}
+
+// PipelineDeleteParams are the arguments of [Store.PipelineDelete].
+type PipelineDeleteParams struct {
+	Name string
+	Now  time.Time
+}
+
+// UnfinishedRunsError is the refusal of [Store.PipelineDelete] while the
+// pipeline has runs that have not ended. It is an [ErrConflict].
+type UnfinishedRunsError struct {
+	Pipeline string
+	// Runs are the unfinished runs' IDs, oldest first; at most ten.
+	Runs []string
+}
+
+func (e *UnfinishedRunsError) Error() string {
+	return fmt.Sprintf("pipeline %q has unfinished runs %s", e.Pipeline, strings.Join(e.Runs, ", "))
+}
+
+// Unwrap makes the error an [ErrConflict].
+func (e *UnfinishedRunsError) Unwrap() error { return ErrConflict }
+
+// SchedulePauseSetParams are the arguments of [Store.SchedulePauseSet].
+type SchedulePauseSetParams struct {
+	Pipeline string
+	// Paused pauses the pipeline's schedules; false resumes them.
+	Paused bool
+	Now    time.Time
+}
+
+// SchedulePauseRow is a pipeline whose schedules are paused.
+type SchedulePauseRow struct {
+	Pipeline string
+	PausedAt time.Time
+}
+
+// ErrLastToken is the refusal of [Store.TokenRevokeKeeping]: the token is
+// the last unrevoked one of its role. It is an [ErrConflict].
+var ErrLastToken = fmt.Errorf("it is the last unrevoked token of its role: %w", ErrConflict)
+
+// TokenRevokeKeepingParams are the arguments of [Store.TokenRevokeKeeping].
+type TokenRevokeKeepingParams struct {
+	Name string
+	// Keep is the role of which one unrevoked token must remain.
+	Keep string
+	Now  time.Time
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -34,29 +35,7 @@ func newExecutor(t *testing.T) *docker.Executor {
 
 func TestConformance(t *testing.T) {
 	image := dockertest.BusyboxImage(t)
-	// Output file copied in and out of the container, as for a remote engine.
-	t.Run("copy", func(t *testing.T) {
-		executortest.Run(t, func(t *testing.T) executor.Executor { return newExecutor(t) }, image)
-	})
-	// Output file bind-mounted from the host, as for a local engine.
-	t.Run("bind", func(t *testing.T) {
-		executortest.Run(t, func(t *testing.T) executor.Executor {
-			dockertest.Client(t)
-			dir := t.TempDir()
-			e, err := docker.New(docker.Options{OutputDir: dir, SecretsDir: executortest.SecretsDir(t)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				e.Close()
-				// Remove deletes each attempt's directory; none may remain.
-				if left, _ := os.ReadDir(dir); len(left) != 0 {
-					t.Errorf("output directories left after Remove: %d", len(left))
-				}
-			})
-			return e
-		}, image)
-	})
+	executortest.Run(t, func(t *testing.T) executor.Executor { return newExecutor(t) }, image)
 }
 
 func ctx(t *testing.T) context.Context {
@@ -146,16 +125,24 @@ func TestContainerSetup(t *testing.T) {
 	}
 }
 
+// TestMissingImage asks for an image the engine does not have: with pull:
+// never, and from a registry that answers that it has no such image.
+// Either is ErrImageNotFound, and nothing is created.
 func TestMissingImage(t *testing.T) {
 	t.Parallel()
 	dockertest.BusyboxImage(t) // skip without an engine
 	cli := dockertest.Client(t)
-	for _, pull := range []string{executor.PullNever, executor.PullIfMissing} {
-		t.Run(pull, func(t *testing.T) {
+	registry := fakeRegistry(t)
+	for _, tc := range []struct{ pull, image string }{
+		{executor.PullNever, "baton-test/no-such-image:never"},
+		{executor.PullIfMissing, registry + "/baton-test/no-such-image:if-missing"},
+		{executor.PullAlways, registry + "/baton-test/no-such-image:always"},
+	} {
+		t.Run(tc.pull, func(t *testing.T) {
 			t.Parallel()
 			e := newExecutor(t)
-			s := spec(t, "baton-test/no-such-image:"+pull, "true")
-			s.Pull = pull
+			s := spec(t, tc.image, "true")
+			s.Pull = tc.pull
 			h, err := e.Start(ctx(t), s)
 			if !errors.Is(err, executor.ErrImageNotFound) {
 				t.Errorf("err = %v, want %v", err, executor.ErrImageNotFound)
@@ -218,11 +205,18 @@ func TestLongLogLines(t *testing.T) {
 	// 100,000 bytes on one line, which the engine itself splits at 16 KiB.
 	h, _ := run(t, e, spec(t, image, "sh", "-c", `head -c 100000 /dev/zero | tr '\0' a; echo; echo short`))
 	var lens []int
-	if err := e.FollowLogs(ctx(t), h, func(l executor.LogLine) { lens = append(lens, len(l.Text)) }); err != nil {
+	var partial []bool
+	if err := e.FollowLogs(ctx(t), h, func(l executor.LogLine) {
+		lens = append(lens, len(l.Text))
+		partial = append(partial, l.Partial)
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if want := []int{65536, 100000 - 65536, 5}; !slices.Equal(lens, want) {
 		t.Errorf("line lengths = %v, want %v", lens, want)
+	}
+	if want := []bool{true, false, false}; !slices.Equal(partial, want) {
+		t.Errorf("Partial = %v, want %v", partial, want)
 	}
 }
 
@@ -248,5 +242,35 @@ func TestReachesHost(t *testing.T) {
 	}
 	if got := string(r.Output); got != "hello from the host" {
 		t.Errorf("Output = %q", got)
+	}
+}
+
+// A handle from a version that bind-mounted <data-dir>/outputs/<container>
+// still has that directory removed, links in it and all, without following
+// them.
+func TestRemoveLegacyOutputDir(t *testing.T) {
+	t.Parallel()
+	e := newExecutor(t)
+	base := t.TempDir()
+	target := filepath.Join(base, "admin.token")
+	if err := os.WriteFile(target, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "outputs", "baton-old-step-1")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../admin.token", filepath.Join(dir, "output")); err != nil {
+		t.Fatal(err)
+	}
+	h := &executor.Handle{Executor: "docker", ID: "baton-test-no-such-container", Dir: dir}
+	if err := e.Remove(ctx(t), h); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("legacy output directory after Remove: %v, want it gone", err)
+	}
+	if b, err := os.ReadFile(target); err != nil || string(b) != "keep" {
+		t.Errorf("link target after Remove: %q, %v; want it intact", b, err)
 	}
 }

@@ -95,59 +95,45 @@ func checkSecretsMount(t *testing.T, info container.InspectResponse) {
 	}
 }
 
-// What a step asks for is applied on top of the hardening, in both ways of
-// handling the output file.
+// What a step asks for is applied on top of the hardening.
 func TestSpecPolicy(t *testing.T) {
 	t.Parallel()
 	image := dockertest.BusyboxImage(t)
-	for _, mode := range []string{"copy", "bind"} {
-		t.Run(mode, func(t *testing.T) {
-			t.Parallel()
-			e := newExecutor(t)
-			if mode == "bind" {
-				var err error
-				e, err = docker.New(docker.Options{OutputDir: t.TempDir(), SecretsDir: executortest.SecretsDir(t)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { e.Close() })
-			}
-			// Exit codes say which check failed.
-			s := spec(t, image, "sh", "-c", `touch /nope 2>/dev/null && exit 10
-				echo tmp > /tmp/x || exit 11
-				test "$(cat /run/secrets/token)" = `+secret+` || exit 12
-				id -u >> "$BATON_OUTPUT" || exit 13`)
-			s.ReadOnlyRoot = true
-			s.User = "1000:1000"
-			s.CapAdd = []string{"CAP_NET_BIND_SERVICE"}
-			s.Limits = executor.Limits{MemoryBytes: 64 << 20, PIDs: 64, NanoCPUs: 5e8}
-			s.Secrets = map[string][]byte{"token": []byte(secret)}
-			h, r := run(t, e, s)
-			if r.ExitCode != 0 {
-				t.Fatalf("exit %d (10: root writable, 11: /tmp not writable, 12: secret unreadable, 13: output not writable)", r.ExitCode)
-			}
-			if got := string(r.Output); got != "1000\n" {
-				t.Errorf("output = %q, want the uid 1000", got)
-			}
-
-			info := inspect(t, h)
-			hc := info.HostConfig
-			if !hc.ReadonlyRootfs {
-				t.Error("ReadonlyRootfs = false")
-			}
-			if info.Config.User != "1000:1000" {
-				t.Errorf("User = %q", info.Config.User)
-			}
-			// Engines differ in whether they report the CAP_ prefix.
-			if len(hc.CapAdd) != 1 || strings.TrimPrefix(hc.CapAdd[0], "CAP_") != "NET_BIND_SERVICE" || !slices.Equal(hc.CapDrop, []string{"ALL"}) {
-				t.Errorf("CapAdd = %q, CapDrop = %q", hc.CapAdd, hc.CapDrop)
-			}
-			if hc.Memory != 64<<20 || hc.NanoCPUs != 5e8 || hc.PidsLimit == nil || *hc.PidsLimit != 64 {
-				t.Errorf("Memory = %d, NanoCPUs = %d, PidsLimit = %v", hc.Memory, hc.NanoCPUs, hc.PidsLimit)
-			}
-			checkSecretsMount(t, info)
-		})
+	e := newExecutor(t)
+	// Exit codes say which check failed.
+	s := spec(t, image, "sh", "-c", `touch /nope 2>/dev/null && exit 10
+		echo tmp > /tmp/x || exit 11
+		test "$(cat /run/secrets/token)" = `+secret+` || exit 12
+		id -u >> "$BATON_OUTPUT" || exit 13`)
+	s.ReadOnlyRoot = true
+	s.User = "1000:1000"
+	s.CapAdd = []string{"CAP_NET_BIND_SERVICE"}
+	s.Limits = executor.Limits{MemoryBytes: 64 << 20, PIDs: 64, NanoCPUs: 5e8}
+	s.Secrets = map[string][]byte{"token": []byte(secret)}
+	h, r := run(t, e, s)
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d (10: root writable, 11: /tmp not writable, 12: secret unreadable, 13: output not writable)", r.ExitCode)
 	}
+	if got := string(r.Output); got != "1000\n" {
+		t.Errorf("output = %q, want the uid 1000", got)
+	}
+
+	info := inspect(t, h)
+	hc := info.HostConfig
+	if !hc.ReadonlyRootfs {
+		t.Error("ReadonlyRootfs = false")
+	}
+	if info.Config.User != "1000:1000" {
+		t.Errorf("User = %q", info.Config.User)
+	}
+	// Engines differ in whether they report the CAP_ prefix.
+	if len(hc.CapAdd) != 1 || strings.TrimPrefix(hc.CapAdd[0], "CAP_") != "NET_BIND_SERVICE" || !slices.Equal(hc.CapDrop, []string{"ALL"}) {
+		t.Errorf("CapAdd = %q, CapDrop = %q", hc.CapAdd, hc.CapDrop)
+	}
+	if hc.Memory != 64<<20 || hc.NanoCPUs != 5e8 || hc.PidsLimit == nil || *hc.PidsLimit != 64 {
+		t.Errorf("Memory = %d, NanoCPUs = %d, PidsLimit = %v", hc.Memory, hc.NanoCPUs, hc.PidsLimit)
+	}
+	checkSecretsMount(t, info)
 }
 
 // A root user without capabilities is still denied a read-only root.

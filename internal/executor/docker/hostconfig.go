@@ -18,6 +18,16 @@ import (
 // fork bomb stays inside its container.
 const DefaultPIDs = 512
 
+// Docker's own log of a container is bounded: baton keeps its own masked
+// copy of what a step prints, so the engine needs only enough to feed it.
+// Without a bound, a noisy step fills the engine's disk with an unmasked
+// log.
+const (
+	logDriver   = "json-file"
+	logMaxSize  = "16m"
+	logMaxFiles = "2"
+)
+
 // tmpOptions mount a fresh /tmp in every container, so that steps on
 // read-only images, or with [executor.Spec.ReadOnlyRoot], still have
 // scratch space. It counts against the container's memory limit.
@@ -26,16 +36,16 @@ const tmpOptions = "rw,nosuid,nodev,mode=1777"
 // hostConfig is the engine-side configuration every container gets. The
 // security settings are not options: all capabilities are dropped and only
 // spec.CapAdd come back, privileges cannot be regained through setuid
-// binaries, and no namespace is shared with the host. outDir is the
-// attempt's bind-mounted output directory ("" when the file is copied) and
-// secrets its secrets directory ("" when it has none).
-func (e *Executor) hostConfig(spec *executor.Spec, outDir, secrets string) (*container.HostConfig, error) {
+// binaries, no namespace is shared with the host, and Docker's own log is
+// bounded. secrets is the attempt's secrets directory ("" with an engine
+// on another machine).
+func (e *Executor) hostConfig(spec *executor.Spec, secrets string) (*container.HostConfig, error) {
 	caps, err := capAdd(spec.CapAdd)
 	if err != nil {
 		return nil, err
 	}
 	limits := e.limits(spec.Limits)
-	mounts, err := e.mounts(spec, outDir, secrets)
+	mounts, err := e.mounts(spec, secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -51,6 +61,10 @@ func (e *Executor) hostConfig(spec *executor.Spec, outDir, secrets string) (*con
 		CgroupnsMode: container.CgroupnsModePrivate,
 		Tmpfs:        map[string]string{"/tmp": tmpOptions},
 		Mounts:       mounts,
+		LogConfig: container.LogConfig{
+			Type:   logDriver,
+			Config: map[string]string{"max-size": logMaxSize, "max-file": logMaxFiles},
+		},
 		Resources: container.Resources{
 			PidsLimit: &limits.PIDs,
 			Memory:    limits.MemoryBytes,
@@ -73,16 +87,13 @@ func (e *Executor) limits(l executor.Limits) executor.Limits {
 	return l
 }
 
-// mounts are the attempt's output directory and secrets. With a read-only
-// root and no bind-mounted output directory, /baton is an anonymous volume:
-// the engine refuses to copy files into a read-only root file system, but
-// not into a volume, and the volume goes with the container.
-func (e *Executor) mounts(spec *executor.Spec, outDir, secrets string) ([]mount.Mount, error) {
+// mounts are the attempt's secrets and, with a read-only root, /baton as an
+// anonymous volume: the engine refuses to copy files into a read-only root
+// file system, but not into a volume, and the volume goes with the
+// container. Nothing of the host is mounted writable.
+func (e *Executor) mounts(spec *executor.Spec, secrets string) ([]mount.Mount, error) {
 	var ms []mount.Mount
-	switch {
-	case outDir != "":
-		ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: outDir, Target: path.Dir(OutputPath)})
-	case spec.ReadOnlyRoot:
+	if spec.ReadOnlyRoot {
 		ms = append(ms, mount.Mount{Type: mount.TypeVolume, Target: path.Dir(OutputPath)})
 	}
 	if secrets != "" {
@@ -102,14 +113,14 @@ func (e *Executor) mounts(spec *executor.Spec, outDir, secrets string) ([]mount.
 // checkBindSource refuses to bind-mount the engine's socket, or a directory
 // holding it, into a container: whoever holds the socket is root on the
 // host. Baton only binds directories it made itself, so this guards against
-// a misconfigured [Options.OutputDir] or [Options.SecretsDir].
+// a misconfigured [Options.SecretsDir].
 func (e *Executor) checkBindSource(src string) error {
 	resolved, err := filepath.EvalSymlinks(src)
 	if err != nil {
 		return fmt.Errorf("docker: bind mount %s: %w", src, err)
 	}
 	refuse := func(why string) error {
-		return fmt.Errorf("docker: refusing to bind-mount %s into a container: %s; point the output and secrets directories elsewhere", src, why)
+		return fmt.Errorf("docker: refusing to bind-mount %s into a container: %s; point the secrets directory elsewhere", src, why)
 	}
 	fi, err := os.Stat(resolved)
 	if err != nil {

@@ -3,8 +3,6 @@ package docker
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -68,14 +66,7 @@ func (e *Executor) ListOwned(ctx context.Context) ([]executor.Owned, error) {
 	}
 	owned := make([]executor.Owned, len(list))
 	for i, o := range list {
-		h := o.Handle()
-		if e.outputDir != "" && o.Name != "" {
-			// The attempt's output directory, if it had one, goes with it.
-			if _, err := os.Stat(filepath.Join(e.outputDir, o.Name)); err == nil {
-				h.Dir = filepath.Join(e.outputDir, o.Name)
-			}
-		}
-		owned[i] = executor.Owned{Handle: h, RunID: o.RunID, Step: o.Step, Attempt: o.Attempt}
+		owned[i] = executor.Owned{Handle: o.Handle(), RunID: o.RunID, Step: o.Step, Attempt: o.Attempt}
 	}
 	return owned, nil
 }

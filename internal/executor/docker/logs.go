@@ -29,6 +29,9 @@ func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(e
 		return e.wrap("logs of", h, err)
 	}
 	defer rc.Close()
+	// The stream ends when ctx does, whatever the transport does.
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
 	stdout := &lineWriter{stream: "stdout", fn: fn}
 	stderr := &lineWriter{stream: "stderr", fn: fn}
 	_, err = stdcopy.StdCopy(stdout, stderr, rc)
@@ -46,7 +49,9 @@ func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(e
 // lineWriter turns the engine's log messages into lines. [stdcopy.StdCopy]
 // writes each frame, which is one message, in one Write; a message starts
 // with its timestamp, and ends with "\n" unless the engine split a long line
-// into several messages, each with its own timestamp.
+// into several messages, each with its own timestamp. A line longer than
+// maxLine is emitted in pieces of maxLine, all but the last marked
+// [executor.LogLine.Partial].
 type lineWriter struct {
 	stream string
 	fn     func(executor.LogLine)
@@ -65,28 +70,28 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		line, after, complete := bytes.Cut(rest, []byte{'\n'})
 		w.pending = append(w.pending, line...)
 		for len(w.pending) > maxLine {
-			w.emit(w.pending[:maxLine])
+			w.emit(w.pending[:maxLine], true)
 			w.pending = w.pending[maxLine:]
 			w.time = t
 		}
 		if !complete {
 			break
 		}
-		w.emit(w.pending)
+		w.emit(w.pending, false)
 		w.pending = w.pending[:0]
 		p = after
 	}
 	return n, nil
 }
 
-func (w *lineWriter) emit(text []byte) {
-	w.fn(executor.LogLine{Time: w.time, Stream: w.stream, Text: string(text)})
+func (w *lineWriter) emit(text []byte, partial bool) {
+	w.fn(executor.LogLine{Time: w.time, Stream: w.stream, Text: string(text), Partial: partial})
 }
 
 // flush emits a last line that never got its "\n".
 func (w *lineWriter) flush() {
 	if len(w.pending) > 0 {
-		w.emit(w.pending)
+		w.emit(w.pending, false)
 		w.pending = nil
 	}
 }

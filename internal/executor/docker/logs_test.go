@@ -17,15 +17,21 @@ func TestLineWriter(t *testing.T) {
 		name   string
 		writes []string // one per frame
 		want   []string
+		// partial are the pieces marked Partial; nil means none.
+		partial []bool
 	}{
-		{"one line", []string{t1 + " hello\n"}, []string{"hello"}},
-		{"empty line", []string{t1 + " \n"}, []string{""}},
-		{"spaces kept", []string{t1 + "  two  spaces \n"}, []string{" two  spaces "}},
-		{"partial messages join", []string{t1 + " abc", t2 + " def", t2 + " ghi\n"}, []string{"abcdefghi"}},
-		{"no final newline", []string{t1 + " tail"}, []string{"tail"}},
-		{"long line split", []string{t1 + " " + long + "\n"}, []string{long[:maxLine], "xxxxxxxxxx"}},
-		{"no timestamp", []string{"plain\n"}, []string{"plain"}},
-		{"two lines in one frame", []string{t1 + " a\n" + t2 + " b\n"}, []string{"a", "b"}},
+		{"one line", []string{t1 + " hello\n"}, []string{"hello"}, nil},
+		{"empty line", []string{t1 + " \n"}, []string{""}, nil},
+		{"spaces kept", []string{t1 + "  two  spaces \n"}, []string{" two  spaces "}, nil},
+		{"partial messages join", []string{t1 + " abc", t2 + " def", t2 + " ghi\n"}, []string{"abcdefghi"}, nil},
+		{"no final newline", []string{t1 + " tail"}, []string{"tail"}, nil},
+		{"long line split", []string{t1 + " " + long + "\n"}, []string{long[:maxLine], "xxxxxxxxxx"}, []bool{true, false}},
+		{"long line in messages", []string{t1 + " " + long[:maxLine-5], t2 + " " + long[:maxLine] + "\n"}, []string{long[:maxLine], long[:maxLine-5]}, []bool{true, false}},
+		{"two long pieces", []string{t1 + " " + long + long + "\n"}, []string{long[:maxLine], long[:maxLine], "x" + strings.Repeat("x", 19)}, []bool{true, true, false}},
+		{"long line without newline", []string{t1 + " " + long}, []string{long[:maxLine], "xxxxxxxxxx"}, []bool{true, false}},
+		{"exactly one piece", []string{t1 + " " + long[:maxLine] + "\n"}, []string{long[:maxLine]}, nil},
+		{"no timestamp", []string{"plain\n"}, []string{"plain"}, nil},
+		{"two lines in one frame", []string{t1 + " a\n" + t2 + " b\n"}, []string{"a", "b"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,14 +45,23 @@ func TestLineWriter(t *testing.T) {
 			}
 			w.flush()
 			var texts []string
+			var partial []bool
 			for _, l := range got {
 				texts = append(texts, l.Text)
+				partial = append(partial, l.Partial)
 				if l.Stream != "stderr" || l.Time.IsZero() {
 					t.Errorf("line %q: stream %q, time %v", l.Text, l.Stream, l.Time)
 				}
 			}
 			if !slices.Equal(texts, tt.want) {
 				t.Errorf("lines = %q, want %q", texts, tt.want)
+			}
+			wantPartial := tt.partial
+			if wantPartial == nil {
+				wantPartial = make([]bool, len(tt.want))
+			}
+			if !slices.Equal(partial, wantPartial) {
+				t.Errorf("Partial = %v, want %v", partial, wantPartial)
 			}
 			if strings.HasPrefix(tt.writes[0], t1) && len(got) > 0 {
 				if want, _ := time.Parse(time.RFC3339Nano, t1); !got[0].Time.Equal(want) {

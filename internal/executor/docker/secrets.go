@@ -2,15 +2,18 @@ package docker
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 
 	"github.com/baton-dev/baton/internal/executor"
 )
 
-// writeSecrets writes an attempt's secrets into a fresh directory under the
+// writeSecrets writes an attempt's secrets, and its token as
+// [executor.TokenFile] when it has one, into a fresh directory under the
 // secrets root, which must be on a tmpfs so that they never reach a disk,
-// and returns it for bind-mounting at [executor.SecretsDir].
+// and returns it for bind-mounting at [executor.SecretsDir]. Every attempt
+// gets the directory, with secrets or without.
 //
 // The root is 0700, so no other user on the host can reach any attempt's
 // secrets. The attempt's directory and files are readable by everyone,
@@ -19,9 +22,16 @@ import (
 // step's, or one remapped by the engine). So every user inside the
 // container can read the step's secrets; nobody outside it but baton's own
 // user can.
-func (e *Executor) writeSecrets(name string, secrets map[string][]byte) (string, error) {
+func (e *Executor) writeSecrets(name string, secrets map[string][]byte, token string) (string, error) {
 	if err := executor.CheckSecretNames(secrets); err != nil {
 		return "", fmt.Errorf("docker: %w", err)
+	}
+	files := maps.Clone(secrets)
+	if token != "" {
+		if files == nil {
+			files = make(map[string][]byte, 1)
+		}
+		files[executor.TokenFile] = []byte(token)
 	}
 	if err := e.secretsRoot(); err != nil {
 		return "", err
@@ -30,7 +40,7 @@ func (e *Executor) writeSecrets(name string, secrets map[string][]byte) (string,
 	if err != nil {
 		return "", fmt.Errorf("docker: secrets: %w", err)
 	}
-	for file, data := range secrets {
+	for file, data := range files {
 		if err := os.WriteFile(filepath.Join(dir, file), data, 0o400); err != nil {
 			_ = os.RemoveAll(dir)
 			return "", fmt.Errorf("docker: write secret %q: %w", file, err)

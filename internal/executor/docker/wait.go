@@ -6,9 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
-	"os"
-	"path"
 	"path/filepath"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/stepfile"
 )
 
 // Wait implements [executor.Executor]. It works as well for a container that
@@ -40,7 +40,7 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 	if r.FinishedAt, err = time.Parse(time.RFC3339Nano, info.State.FinishedAt); err != nil {
 		return nil, fmt.Errorf("docker: container %s: finished at %q: %w", h.ID, info.State.FinishedAt, err)
 	}
-	if r.Output, err = e.readOutput(ctx, h); err != nil {
+	if r.Output, r.OutputError, err = e.readOutput(ctx, h); err != nil {
 		return nil, err
 	}
 	r.ImageDigest = e.imageDigest(ctx, info.Image, info.Config.Image)
@@ -66,66 +66,84 @@ func (e *Executor) imageDigest(ctx context.Context, id, ref string) string {
 	return img.RepoDigests[0]
 }
 
-// readOutput copies the output file out of the container; a step that
-// deleted it wrote no output.
-func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) ([]byte, error) {
-	if h.Dir != "" {
-		out, err := readLimited(filepath.Join(h.Dir, path.Base(OutputPath)))
-		if err != nil || len(out) == 0 {
-			return nil, err
-		}
-		return out, nil
-	}
-	rc, _, err := e.cli.CopyFromContainer(ctx, h.ID, OutputPath)
+// readTimeout bounds copying the output file out of an exited container.
+const readTimeout = 2 * time.Minute
+
+// readOutput copies the output file out of the container. A step that
+// deleted it wrote no output; one that made it anything but a regular file
+// gets a refusal that quotes nothing of it. At most one byte past what the
+// contract accepts is read, so an enormous file is refused, not loaded.
+func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) (out []byte, refused, err error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	rc, stat, err := e.cli.CopyFromContainer(ctx, h.ID, OutputPath)
 	if cerrdefs.IsNotFound(err) {
 		// Either the file or the whole container is gone; only the latter is
 		// an error.
 		if _, ierr := e.cli.ContainerInspect(ctx, h.ID); ierr != nil {
-			return nil, e.wrap("inspect", h, ierr)
+			return nil, nil, e.wrap("inspect", h, ierr)
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, e.wrap("copy output from", h, err)
+		return nil, nil, e.wrap("copy output from", h, err)
 	}
 	defer rc.Close()
+	stop := context.AfterFunc(ctx, func() { rc.Close() })
+	defer stop()
+	if !stat.Mode.IsRegular() {
+		return nil, refusedOutput(fileKind(stat.Mode)), nil
+	}
 	tr := tar.NewReader(rc)
 	hdr, err := tr.Next()
 	if errors.Is(err, io.EOF) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("docker: read output of %s: %w", h.ID, err)
+		return nil, nil, e.readErr(ctx, h, err)
 	}
 	if hdr.Typeflag != tar.TypeReg {
-		return nil, fmt.Errorf("docker: output of %s: %s is not a regular file", h.ID, OutputPath)
+		return nil, refusedOutput(fileKind(hdr.FileInfo().Mode())), nil
 	}
-	out, err := io.ReadAll(io.LimitReader(tr, contract.MaxInputBytes+1))
+	out, err = io.ReadAll(io.LimitReader(tr, contract.MaxInputBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("docker: read output of %s: %w", h.ID, err)
+		return nil, nil, e.readErr(ctx, h, err)
 	}
 	if len(out) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	return out, nil
+	return out, nil, nil
 }
 
-// readLimited reads an output file written on the host, at most one byte
-// past what the contract accepts, so an enormous file is refused, not loaded.
-func readLimited(name string) ([]byte, error) {
-	f, err := os.Open(name)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+// readErr reports a failed copy without anything the stream held.
+func (e *Executor) readErr(ctx context.Context, h *executor.Handle, err error) error {
+	if ctx.Err() != nil {
+		err = ctx.Err()
 	}
-	if err != nil {
-		return nil, fmt.Errorf("docker: read output: %w", err)
+	return fmt.Errorf("docker: read output of %s: %w", h.ID, err)
+}
+
+// refusedOutput is the [executor.Result.OutputError] of an output file that
+// is not a regular file.
+func refusedOutput(what string) error {
+	return fmt.Errorf("output file: %s (%s) %s, not a plain file; write the outputs into the file itself", executor.EnvOutput, OutputPath, what)
+}
+
+// fileKind names what a file that is not regular is.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "is a symbolic link"
+	case m.IsDir():
+		return "is a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "is a named pipe"
+	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
+		return "is a device"
+	case m&fs.ModeSocket != 0:
+		return "is a socket"
 	}
-	defer f.Close()
-	out, err := io.ReadAll(io.LimitReader(f, contract.MaxInputBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("docker: read output: %w", err)
-	}
-	return out, nil
+	return "is not a regular file"
 }
 
 // Stop implements [executor.Executor]: the engine sends the image's stop
@@ -160,8 +178,11 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove", h, err)
 	}
-	if h.Dir != "" {
-		if err := os.RemoveAll(h.Dir); err != nil {
+	// Earlier versions bind-mounted <data-dir>/outputs/<container> and
+	// kept it in the handle. The step could fill it with links, so none is
+	// followed.
+	if h.Dir != "" && filepath.Base(filepath.Dir(h.Dir)) == "outputs" {
+		if err := stepfile.RemoveAll(filepath.Dir(h.Dir), filepath.Base(h.Dir)); err != nil {
 			return fmt.Errorf("docker: remove output directory of %s: %w", h.ID, err)
 		}
 	}

@@ -39,6 +39,8 @@ func Run(t *testing.T, newExec func(t *testing.T) executor.Executor, image strin
 	t.Run("Secrets", s.secrets)
 	t.Run("SecretsRemovedWhileRunning", s.secretsRemovedWhileRunning)
 	t.Run("SecretBadName", s.secretBadName)
+	t.Run("TokenFile", s.tokenFile)
+	t.Run("HostileOutput", s.hostileOutput)
 }
 
 // EnvSecretsDir names the variable through which every executor tells a
@@ -367,7 +369,7 @@ func (s suite) secretsRemovedWhileRunning(t *testing.T) {
 func (s suite) secretBadName(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
-	for _, name := range []string{"", ".", "..", "../escape", "a/b"} {
+	for _, name := range []string{"", ".", "..", "../escape", "a/b", executor.TokenFile} {
 		spec := s.spec(t, nil, "true")
 		spec.Secrets = map[string][]byte{name: []byte("x")}
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)

@@ -22,8 +22,9 @@ func environ(stepEnv map[string]string) map[string]string {
 	for k, v := range stepEnv {
 		env[k] = v
 	}
-	delete(env, executor.EnvOutput)
-	delete(env, executor.EnvSecretsDir)
+	for _, k := range []string{executor.EnvOutput, executor.EnvSecretsDir, executor.EnvToken, executor.EnvTokenFile} {
+		delete(env, k)
+	}
 	return env
 }
 

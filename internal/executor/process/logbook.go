@@ -17,15 +17,18 @@ import (
 // the newest ones also stay in memory so that followers keeping up never touch
 // the disk. A follower that falls behind what memory holds, or that starts
 // late, reads the older lines back from the file.
+//
+// The file lies in the attempt's scratch directory, which the command can
+// change, so it is read back through the handle it was created with, never
+// reopened by name, and a record longer than a line can be is refused.
 type logBook struct {
-	path     string
 	memLimit int // bytes of text kept in memory after a trim
 
 	mu       sync.Mutex
-	file     *os.File
-	size     int64   // bytes written to file
-	lines    []entry // the newest lines
-	first    int64   // sequence number of lines[0]
+	file     *os.File // open for reading until release
+	size     int64    // bytes written to file
+	lines    []entry  // the newest lines
+	first    int64    // sequence number of lines[0]
 	memBytes int
 	closed   bool
 	wake     chan struct{} // closed and replaced when lines grow or the book closes
@@ -40,17 +43,18 @@ type entry struct {
 // Each record in the file is a header followed by the line's text. Binary,
 // not JSON, so that text which is not UTF-8 comes back byte for byte.
 const (
-	recordHeader = 8 + 1 + 4 // unix nanoseconds, stream, text length
+	recordHeader = 8 + 1 + 4 // unix nanoseconds, stream and flags, text length
 	streamStdout = 1
 	streamStderr = 2
+	flagPartial  = 0x80 // or'ed into the stream byte
 )
 
 func newLogBook(path string, memLimit int) (*logBook, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &logBook{path: path, memLimit: memLimit, file: f, wake: make(chan struct{})}, nil
+	return &logBook{memLimit: memLimit, file: f, wake: make(chan struct{})}, nil
 }
 
 func (b *logBook) append(l executor.LogLine) {
@@ -60,12 +64,15 @@ func (b *logBook) append(l executor.LogLine) {
 	if l.Stream == "stderr" {
 		rec[8] = streamStderr
 	}
+	if l.Partial {
+		rec[8] |= flagPartial
+	}
 	binary.BigEndian.PutUint32(rec[9:], uint32(len(l.Text)))
 	rec = append(rec, l.Text...)
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.err == nil {
+	if b.err == nil && !b.closed {
 		n, err := b.file.Write(rec)
 		b.size += int64(n)
 		if err != nil {
@@ -90,7 +97,7 @@ func (b *logBook) append(l executor.LogLine) {
 }
 
 // close marks the end of the attempt's output; followers return once they
-// have delivered every line.
+// have delivered every line. The file stays open for them until release.
 func (b *logBook) close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -99,11 +106,12 @@ func (b *logBook) close() error {
 	}
 	b.closed = true
 	close(b.wake)
-	err := b.file.Close()
-	if b.err != nil {
-		err = b.err
-	}
-	return err
+	return b.err
+}
+
+// release closes the file, once nobody will follow the book any more.
+func (b *logBook) release() {
+	b.file.Close()
 }
 
 // follow calls fn for every line from the first, in order, and returns when
@@ -112,13 +120,7 @@ func (b *logBook) follow(ctx context.Context, fn func(executor.LogLine)) error {
 	var (
 		next int64 // sequence number of the next line to deliver
 		off  int64 // file offset of that line's record
-		f    *os.File
 	)
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -132,13 +134,7 @@ func (b *logBook) follow(ctx context.Context, fn func(executor.LogLine)) error {
 		b.mu.Unlock()
 
 		if next < first {
-			if f == nil {
-				var err error
-				if f, err = os.Open(b.path); err != nil {
-					return fmt.Errorf("read log: %w", err)
-				}
-			}
-			n, err := replay(ctx, f, off, first-next, fn)
+			n, err := replay(ctx, b.file, off, first-next, fn)
 			next += first - next
 			off += n
 			if err != nil {
@@ -178,19 +174,24 @@ func replay(ctx context.Context, f *os.File, off, count int64, fn func(executor.
 		if _, err := io.ReadFull(r, hdr[:]); err != nil {
 			return read, fmt.Errorf("read log: %w", err)
 		}
-		text := make([]byte, binary.BigEndian.Uint32(hdr[9:]))
+		size := binary.BigEndian.Uint32(hdr[9:])
+		if size > uint32(maxLine) {
+			return read, fmt.Errorf("read log: a record of %d bytes, longer than a line can be: the file was changed", size)
+		}
+		text := make([]byte, size)
 		if _, err := io.ReadFull(r, text); err != nil {
 			return read, fmt.Errorf("read log: %w", err)
 		}
 		read += int64(recordHeader + len(text))
 		stream := "stdout"
-		if hdr[8] == streamStderr {
+		if hdr[8]&^flagPartial == streamStderr {
 			stream = "stderr"
 		}
 		fn(executor.LogLine{
-			Time:   time.Unix(0, int64(binary.BigEndian.Uint64(hdr[:]))),
-			Stream: stream,
-			Text:   string(text),
+			Time:    time.Unix(0, int64(binary.BigEndian.Uint64(hdr[:]))),
+			Stream:  stream,
+			Text:    string(text),
+			Partial: hdr[8]&flagPartial != 0,
 		})
 	}
 	return read, nil

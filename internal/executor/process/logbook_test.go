@@ -2,9 +2,12 @@ package process
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -87,5 +90,76 @@ func TestLogBookFollowCancel(t *testing.T) {
 	defer cancel()
 	if err := b.follow(ctx, func(executor.LogLine) {}); err != context.DeadlineExceeded {
 		t.Errorf("err = %v, want %v", err, context.DeadlineExceeded)
+	}
+}
+
+// TestLogBookPartial keeps Partial through memory and through the file.
+func TestLogBookPartial(t *testing.T) {
+	t.Parallel()
+	b, err := newLogBook(filepath.Join(t.TempDir(), "log"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.release()
+	want := []bool{true, true, false, false, true, false}
+	for i, p := range want {
+		b.append(executor.LogLine{Time: time.Now(), Stream: "stdout", Text: fmt.Sprintf("piece %d", i), Partial: p})
+	}
+	b.close()
+	if b.first == 0 {
+		t.Fatal("memory holds every line; the test needs some replayed from the file")
+	}
+	var got []bool
+	if err := b.follow(context.Background(), func(l executor.LogLine) { got = append(got, l.Partial) }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Partial = %v, want %v", got, want)
+	}
+}
+
+// TestLogBookFileReplaced has the command replace and overwrite its log
+// file by name, as it can: followers read what baton wrote through its own
+// handle, and a forged record cannot make them allocate gigabytes.
+func TestLogBookFileReplaced(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "log")
+	b, err := newLogBook(path, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.release()
+	for i := range 20 {
+		b.append(executor.LogLine{Time: time.Now(), Stream: "stdout", Text: fmt.Sprintf("line %d", i)})
+	}
+	b.close()
+	outside := filepath.Join(dir, "outside")
+	if err := os.WriteFile(outside, []byte("LEAKED=marker\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(outside, path); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	if err := b.follow(context.Background(), func(l executor.LogLine) { got = append(got, l.Text) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20 || got[0] != "line 0" {
+		t.Errorf("lines after the file was replaced = %q, want baton's 20", got)
+	}
+
+	// Overwritten in place, with a record claiming 4 GiB of text.
+	forged := make([]byte, recordHeader)
+	binary.BigEndian.PutUint32(forged[9:], 0xffffffff)
+	if _, err := b.file.WriteAt(forged, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = b.follow(context.Background(), func(executor.LogLine) {})
+	if err == nil || !strings.Contains(err.Error(), "longer than a line") {
+		t.Errorf("follow of a forged record: err = %v, want a refusal", err)
 	}
 }

@@ -6,7 +6,12 @@
 // read-only root, capabilities or resource limits is refused by
 // [Executor.Start] rather than run without them. Secrets are files in a
 // per-attempt directory on a tmpfs, named by $BATON_SECRETS_DIR, since a
-// process cannot be shown a private [executor.SecretsDir].
+// process cannot be shown a private [executor.SecretsDir]; so is the
+// attempt's token.
+//
+// The command runs as baton's own user, so it can change anything in its
+// scratch directory. Baton reads and removes what is there only through
+// [stepfile], which follows no link and bounds every read.
 package process
 
 import (
@@ -24,7 +29,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/stepfile"
 )
 
 // Options configure an [Executor].
@@ -64,6 +71,8 @@ var (
 	// drainTimeout bounds how long, after the command exits, baton waits for
 	// processes that escaped its process group to close stdout and stderr.
 	drainTimeout = 2 * time.Second
+	// readTimeout bounds reading the output file after the command exits.
+	readTimeout = 30 * time.Second
 )
 
 type attempt struct {
@@ -99,8 +108,11 @@ func (*Executor) Name() string { return "process" }
 // Start implements [executor.Executor]. The command runs without a shell, in
 // its own process group, as baton's user, with the step's environment plus
 // PATH and HOME from the host when the step does not set them,
-// [executor.EnvOutput] and BATON_SECRETS_DIR. The secrets directory exists
-// only when the step has secrets.
+// [executor.EnvOutput] and BATON_SECRETS_DIR. With a token, the secrets
+// directory holds it as the 0400 file [executor.TokenFile], named by
+// [executor.EnvTokenFile], and [executor.EnvToken] holds it too: a process's
+// environment is as private as its files. The secrets directory exists only
+// when the step has secrets or a token.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -125,8 +137,12 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	}
 	env[executor.EnvSecretsDir] = e.secretsPath(dir)
 	var a *attempt
-	if len(spec.Secrets) > 0 {
-		err = e.writeSecrets(e.secretsPath(dir), spec.Secrets)
+	if len(spec.Secrets) > 0 || spec.Token != "" {
+		err = e.writeSecrets(e.secretsPath(dir), spec.Secrets, spec.Token)
+	}
+	if spec.Token != "" {
+		env[executor.EnvToken] = spec.Token
+		env[executor.EnvTokenFile] = filepath.Join(e.secretsPath(dir), executor.TokenFile)
 	}
 	if err == nil {
 		a, err = e.launch(dir, path, spec.Command, env)
@@ -162,12 +178,12 @@ func (e *Executor) launch(dir, path string, argv []string, env map[string]string
 	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		logs.close()
+		logs.release()
 		return nil, err
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		logs.close()
+		logs.release()
 		outR.Close()
 		outW.Close()
 		return nil, err
@@ -187,7 +203,7 @@ func (e *Executor) launch(dir, path string, argv []string, env map[string]string
 	outW.Close()
 	errW.Close()
 	if err != nil {
-		logs.close()
+		logs.release()
 		outR.Close()
 		errR.Close()
 		return nil, err
@@ -228,18 +244,32 @@ func (e *Executor) run(a *attempt, cmd *exec.Cmd, outR, errR *os.File) {
 	if cmd.ProcessState == nil {
 		e.logger.Warn("process: wait", "pid", a.pid, "err", waitErr)
 	}
-	out, err := os.ReadFile(a.output)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		e.logger.Warn("process: read output", "pid", a.pid, "err", err)
-	}
-	if len(out) > 0 {
-		a.result.Output = out
+	a.result.Output, a.result.OutputError = readOutput(a.output)
+	if a.result.OutputError != nil {
+		e.logger.Warn("process: output file refused", "pid", a.pid, "err", a.result.OutputError)
 	}
 	close(a.done)
 }
 
+// readOutput reads the output file the command may have replaced with
+// anything, through [stepfile.Read]; an empty file is no output.
+func readOutput(path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	out, err := stepfile.Read(ctx, filepath.Dir(path), filepath.Base(path), contract.MaxInputBytes+1)
+	switch {
+	case errors.Is(err, stepfile.ErrRefused):
+		return nil, fmt.Errorf("output file: %s is not a plain file (%w); write the outputs into the file itself", executor.EnvOutput, err)
+	case err != nil:
+		return nil, fmt.Errorf("output file: %w", err)
+	case len(out) == 0:
+		return nil, nil
+	}
+	return out, nil
+}
+
 // copyLines turns one output pipe into log lines, splitting lines longer than
-// maxLine.
+// maxLine into pieces marked [executor.LogLine.Partial] but for the last.
 func (a *attempt) copyLines(wg *sync.WaitGroup, f *os.File, stream string) {
 	defer wg.Done()
 	r := bufio.NewReaderSize(f, maxLine)
@@ -247,7 +277,8 @@ func (a *attempt) copyLines(wg *sync.WaitGroup, f *os.File, stream string) {
 		line, err := r.ReadSlice('\n')
 		if len(line) > 0 {
 			text := strings.TrimSuffix(string(line), "\n")
-			a.logs.append(executor.LogLine{Time: time.Now(), Stream: stream, Text: text})
+			partial := errors.Is(err, bufio.ErrBufferFull)
+			a.logs.append(executor.LogLine{Time: time.Now(), Stream: stream, Text: text, Partial: partial})
 		}
 		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
 			return
@@ -331,6 +362,7 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		a.logs.release()
 	} else {
 		killOrphan(h)
 	}
@@ -368,12 +400,13 @@ func (e *Executor) lookup(h *executor.Handle) (*attempt, error) {
 	return a, nil
 }
 
-// removeDirs deletes an attempt's secrets, then its scratch directory.
+// removeDirs deletes an attempt's secrets, then its scratch directory,
+// which the command may have filled with links: none is followed.
 func (e *Executor) removeDirs(dir string) error {
-	if err := os.RemoveAll(e.secretsPath(dir)); err != nil {
+	if err := stepfile.RemoveAll(e.secretsDir, filepath.Base(dir)); err != nil {
 		return err
 	}
-	return os.RemoveAll(dir)
+	return stepfile.RemoveAll(filepath.Dir(dir), filepath.Base(dir))
 }
 
 func wrapStart(spec *executor.Spec, err error) error {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -133,15 +134,20 @@ func TestLongLinesSplit(t *testing.T) {
 	if _, err := e.Wait(ctx, h); err != nil {
 		t.Fatal(err)
 	}
-	var lens []int
-	err = e.FollowLogs(ctx, h, func(l executor.LogLine) { lens = append(lens, len(l.Text)) })
+	type piece struct {
+		len     int
+		partial bool
+	}
+	var got []piece
+	err = e.FollowLogs(ctx, h, func(l executor.LogLine) { got = append(got, piece{len(l.Text), l.Partial}) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 1600*64 = 102400 bytes: one 64 KiB piece, the rest, then "short".
-	want := []int{65536, 102400 - 65536, 5}
-	if len(lens) != len(want) || lens[0] != want[0] || lens[1] != want[1] || lens[2] != want[2] {
-		t.Errorf("line lengths = %v, want %v", lens, want)
+	// 1600*64 = 102400 bytes: one 64 KiB piece that goes on, the rest, then
+	// "short".
+	want := []piece{{65536, true}, {102400 - 65536, false}, {5, false}}
+	if !slices.Equal(got, want) {
+		t.Errorf("pieces (length, partial) = %v, want %v", got, want)
 	}
 }
 

@@ -15,10 +15,10 @@ func (e *Executor) secretsPath(dir string) string {
 	return filepath.Join(e.secretsDir, filepath.Base(dir))
 }
 
-// writeSecrets writes secrets into a new 0700 directory on a tmpfs, so they
-// never reach a disk; the files are 0400, for the user baton and the
-// command both run as.
-func (e *Executor) writeSecrets(dir string, secrets map[string][]byte) error {
+// writeSecrets writes secrets, and the attempt's token when it has one, into
+// a new 0700 directory on a tmpfs, so they never reach a disk; the files are
+// 0400, for the user baton and the command both run as.
+func (e *Executor) writeSecrets(dir string, secrets map[string][]byte, token string) error {
 	if err := executor.CheckSecretNames(secrets); err != nil {
 		return fmt.Errorf("process: %w", err)
 	}
@@ -31,6 +31,11 @@ func (e *Executor) writeSecrets(dir string, secrets map[string][]byte) error {
 	for name, data := range secrets {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o400); err != nil {
 			return fmt.Errorf("process: write secret %q: %w", name, err)
+		}
+	}
+	if token != "" {
+		if err := os.WriteFile(filepath.Join(dir, executor.TokenFile), []byte(token), 0o400); err != nil {
+			return fmt.Errorf("process: write token: %w", err)
 		}
 	}
 	return nil

@@ -10,7 +10,8 @@ import (
 )
 
 const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
-	outputs, removed, cleanup_error, cleanup_tries, image_digest, started_at, finished_at`
+	outputs, removed, cleanup_error, cleanup_tries, image_digest, started_at, finished_at, sealed,
+	log_bytes, log_dropped`
 
 // AttemptGet implements [store.Store.AttemptGet].
 func (s *Store) AttemptGet(ctx context.Context, runID, step string, attempt int) (*store.AttemptRow, error) {
@@ -81,7 +82,8 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 		started, finished int64
 	)
 	if err := sc.Scan(&row.RunID, &row.Step, &row.Attempt, &row.Status, &row.TokenHash, &row.Handle,
-		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &row.ImageDigest, &started, &finished); err != nil {
+		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &row.ImageDigest, &started, &finished, &row.Sealed,
+		&row.LogBytes, &row.LogDropped); err != nil {
 		return nil, err
 	}
 	var err error

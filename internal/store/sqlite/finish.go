@@ -11,7 +11,8 @@ import (
 // StepFinish implements [store.Store.StepFinish]. The attempt keeps the
 // status the step got, except that a step going to retry leaves its attempt
 // failed and a skipped step's attempt is canceled. A step ended without an
-// attempt (p.Attempt 0) while one runs has that attempt canceled.
+// attempt (p.Attempt 0) while one runs has that attempt canceled. An ended
+// attempt drops what it was started with (its sealed blob).
 func (s *Store) StepFinish(ctx context.Context, p *store.StepFinishParams) error {
 	err := s.stepFinish(ctx, p)
 	if err != nil {
@@ -51,7 +52,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
-				`status = ?, exit_code = ?, error = ?, finished_at = ?, handle = COALESCE(?, handle)`,
+				`status = ?, exit_code = ?, error = ?, finished_at = ?, handle = COALESCE(?, handle), sealed = NULL`,
 				p.RunID, p.Name, p.Attempt, attemptStatus, exit, p.Error, now, nullBytes(p.Handle)); err != nil {
 				return err
 			}
@@ -73,7 +74,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 		if p.Attempt == 0 && p.Status.Terminal() {
 			// The step ended over a running attempt's head: that attempt
 			// is over too, and whatever it reports later is refused.
-			_, err = tx.ExecContext(ctx, `UPDATE attempts SET status = 'canceled', finished_at = ?
+			_, err = tx.ExecContext(ctx, `UPDATE attempts SET status = 'canceled', finished_at = ?, sealed = NULL
 				WHERE run_id = ? AND step = ? AND status = 'running'`, now, p.RunID, p.Name)
 		}
 		return err

@@ -9,9 +9,10 @@ import (
 )
 
 // LogAppend implements [store.Store.LogAppend]. Lines of an attempt that was
-// never started are [store.ErrNotFound].
+// never started are [store.ErrNotFound]. The attempt's byte counts change in
+// the same transaction as its lines.
 func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
-	if len(p.Lines) == 0 {
+	if len(p.Lines) == 0 && p.Dropped <= 0 {
 		return nil
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -21,12 +22,24 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 			return err
 		}
 		defer stmt.Close()
+		var n int64
 		for _, l := range p.Lines {
 			if _, err := stmt.ExecContext(ctx, p.RunID, p.Step, p.Attempt, unixNano(l.Time), l.Stream, l.Text); err != nil {
 				return mapErr(err)
 			}
+			n += int64(len(l.Text))
 		}
-		return nil
+		res, err := tx.ExecContext(ctx, `UPDATE attempts SET log_bytes = log_bytes + ?,
+			log_dropped = max(log_dropped, ?)
+			WHERE run_id = ? AND step = ? AND attempt = ?`, n, p.Dropped, p.RunID, p.Step, p.Attempt)
+		if err != nil {
+			return err
+		}
+		ok, err := affected(res)
+		if err == nil && !ok {
+			err = store.ErrNotFound
+		}
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: append logs of attempt %d of step %q of run %q: %w", p.Attempt, p.Step, p.RunID, err)

@@ -15,7 +15,7 @@ func (s *Store) PipelinePut(ctx context.Context, p *store.PipelinePutParams) (*s
 	var row *store.PipelineRow
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		latest, err := scanPipeline(tx.QueryRowContext(ctx, `SELECT name, revision, spec, created_at
-			FROM pipelines WHERE name = ? ORDER BY revision DESC LIMIT 1`, p.Name))
+			FROM pipelines WHERE name = ? AND deleted_at = 0 ORDER BY revision DESC LIMIT 1`, p.Name))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			latest = &store.PipelineRow{}
@@ -25,9 +25,13 @@ func (s *Store) PipelinePut(ctx context.Context, p *store.PipelinePutParams) (*s
 			row = latest
 			return nil
 		}
+		next, err := nextRevision(ctx, tx, p.Name)
+		if err != nil {
+			return err
+		}
 		row = &store.PipelineRow{
 			Name:      p.Name,
-			Revision:  latest.Revision + 1,
+			Revision:  next,
 			Spec:      bytes.Clone(p.Spec),
 			CreatedAt: fromUnixNano(unixNano(p.Now)),
 		}
@@ -49,7 +53,7 @@ func (s *Store) PipelineGet(ctx context.Context, name string, revision int) (*st
 	var r *sql.Row
 	if revision == 0 {
 		r = s.r.QueryRowContext(ctx, `SELECT name, revision, spec, created_at
-			FROM pipelines WHERE name = ? ORDER BY revision DESC LIMIT 1`, name)
+			FROM pipelines WHERE name = ? AND deleted_at = 0 ORDER BY revision DESC LIMIT 1`, name)
 	} else {
 		r = s.r.QueryRowContext(ctx, `SELECT name, revision, spec, created_at
 			FROM pipelines WHERE name = ? AND revision = ?`, name, revision)
@@ -71,7 +75,7 @@ func (s *Store) PipelineGet(ctx context.Context, name string, revision int) (*st
 func (s *Store) PipelineList(ctx context.Context) ([]*store.PipelineRow, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT p.name, p.revision, p.spec, p.created_at
 		FROM pipelines p
-		WHERE p.revision = (SELECT max(revision) FROM pipelines WHERE name = p.name)
+		WHERE p.revision = (SELECT max(revision) FROM pipelines WHERE name = p.name) AND p.deleted_at = 0
 		ORDER BY p.name`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list pipelines: %w", err)

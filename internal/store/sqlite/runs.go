@@ -84,7 +84,7 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 }
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
-	retry_of, created_at, started_at, finished_at`
+	retry_of, created_at, started_at, finished_at, cancel_requested_at`
 
 // RunGet implements [store.Store.RunGet].
 func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
@@ -147,7 +147,8 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 }
 
 // RunSetStatus implements [store.Store.RunSetStatus]. Moving to running
-// sets the start time once; a terminal status sets the finish time.
+// sets the start time once; a terminal status sets the finish time and ends
+// the steps and attempts that had not ended.
 func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
 	switch p.Status {
 	case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCanceled:
@@ -172,8 +173,15 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 		if err != nil {
 			return err
 		}
-		if ok, err := affected(res); ok || err != nil {
+		ok, err := affected(res)
+		if err != nil {
 			return err
+		}
+		if ok {
+			if !p.Status.Terminal() {
+				return nil
+			}
+			return endLeftovers(ctx, tx, p.ID, finished)
 		}
 		var status store.RunStatus
 		err = tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, p.ID).Scan(&status)
@@ -196,9 +204,10 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 		row                        store.RunRow
 		params, vars               sql.NullString
 		created, started, finished int64
+		cancelRequested            int64
 	)
 	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
-		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished); err != nil {
+		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished, &cancelRequested); err != nil {
 		return nil, err
 	}
 	var err error
@@ -211,6 +220,7 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 	row.CreatedAt = fromUnixNano(created)
 	row.StartedAt = fromUnixNano(started)
 	row.FinishedAt = fromUnixNano(finished)
+	row.CancelRequestedAt = fromUnixNano(cancelRequested)
 	return &row, nil
 }
 

@@ -37,6 +37,11 @@ type Options struct {
 	// NORMAL in WAL mode can lose the last commits on power loss but never
 	// corrupts the file.
 	Synchronous string
+	// IdentityFile, if set, is a file that names the database, written
+	// when the database is first created. While it exists, Open refuses a
+	// database that is empty (deleted, or its WAL lost) or another one,
+	// and changes nothing: starting afresh would forget every accepted run.
+	IdentityFile string
 }
 
 // Store is a [store.Store] on one SQLite file. It is safe for concurrent use.
@@ -70,6 +75,16 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	if opts.IdentityFile != "" {
+		// A database file that is gone is refused before one is created.
+		id, used, err := readIdentityFile(opts.IdentityFile)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(path); used && errors.Is(err, os.ErrNotExist) {
+			return nil, usedBefore(path, opts.IdentityFile, id)
+		}
+	}
 	if err := createFile(path); err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
 	}
@@ -100,9 +115,21 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		stopped: make(chan struct{}),
 	}
 	go s.writeLoop()
+	if opts.IdentityFile != "" {
+		if err := s.checkIdentity(ctx, path, opts.IdentityFile); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+	}
+	if opts.IdentityFile != "" {
+		if err := s.keepIdentity(ctx, opts.IdentityFile); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
+		}
 	}
 	return s, nil
 }
@@ -161,6 +188,34 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", store.ErrNotFound, err)
 	}
 	return err
+}
+
+// transient marks errors of a write that changed nothing and may succeed
+// later (a full disk, an I/O error, a lock held elsewhere) as
+// [store.ErrUnavailable], so callers know to try again.
+func transient(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED,
+		sqlite3.SQLITE_NOMEM, sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PROTOCOL:
+		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	}
+	return err
+}
+
+// lost marks the error of a write transaction that could not be committed
+// as [store.ErrUnavailable]: none of its calls changed anything.
+func lost(err error) error {
+	if err == nil || errors.Is(err, store.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
 }
 
 // affected reports whether res changed any row.

@@ -72,10 +72,11 @@ func (s *Store) writeLoop() {
 		}
 		for _, req := range batch {
 			if err != nil {
-				// The transaction is lost, and with it every call's change.
-				req.done <- mapErr(err)
+				// The transaction is lost, and with it every call's change:
+				// nothing was written, and the same call may succeed later.
+				req.done <- lost(mapErr(err))
 			} else {
-				req.done <- req.err
+				req.done <- transient(req.err)
 			}
 		}
 	}

@@ -51,6 +51,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"AuditDefaultLimit", testAuditDefaultLimit},
 		{"AttemptSetImage", testAttemptSetImage},
+		{"PipelineDelete", testPipelineDelete},
+		{"SchedulePause", testSchedulePause},
+		{"TokenRevokeKeeping", testTokenRevokeKeeping},
+		{"TokenRevokeKeepingRace", testTokenRevokeKeepingRace},
+		{"AttemptSealed", testAttemptSealed},
+		{"RunPrune", testRunPrune},
+		{"RunPruneMany", testRunPruneMany},
+		{"RunRequestCancel", testRunRequestCancel},
+		{"RunEndEndsLeftovers", testRunEndEndsLeftovers},
+		{"LogBytes", testLogBytes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

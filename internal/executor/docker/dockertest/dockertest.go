@@ -29,7 +29,7 @@ const Busybox = "baton-test/busybox:latest"
 // change, so that engines holding an older image get the new one.
 const (
 	versionLabel = "dev.baton.dockertest.version"
-	version      = "2"
+	version      = "3"
 )
 
 // busyboxPath is the statically linked busybox the image is built from
@@ -42,6 +42,7 @@ var applets = []string{
 	"false", "ls", "mkdir", "rm", "head", "tail", "tr", "wc", "id", "kill",
 	"nc", "seq", "grep", "sed", "touch", "date", "yes", "stat",
 	"timeout", "awk", "cut", "sort", "uniq", "xargs", "basename", "dirname",
+	"ln", "mkfifo", "mknod", "chmod", "dd", "base64",
 }
 
 // Client returns a client for the engine from the environment (DOCKER_HOST

@@ -1,0 +1,55 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/baton-dev/baton/internal/engine"
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// storeError maps a store or engine error to a response. notFound is the
+// answer to [store.ErrNotFound], in the words of what the request asked for
+// (`no pipeline "x"; see 'baton pipelines'`); other errors are shown
+// without the names of the layers they passed (engine, sqlite, ...).
+// Unexpected errors are logged and answered without their text, which may
+// name files and queries.
+func (s *Server) storeError(w http.ResponseWriter, err error, notFound string) {
+	switch {
+	case errors.Is(err, store.ErrNotFound) && notFound != "":
+		writeError(w, http.StatusNotFound, notFound)
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, clean(err.Error()))
+	case errors.Is(err, engine.ErrInvalid):
+		writeError(w, http.StatusBadRequest, clean(err.Error()))
+	case errors.Is(err, engine.ErrFinished), errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
+		writeError(w, http.StatusConflict, clean(err.Error()))
+	default:
+		s.log.Error("api request", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal error; the server's log has the details")
+	}
+}
+
+// layers are the prefixes baton's packages put on the errors they pass on:
+// context for a log, noise for the user.
+var layers = map[string]bool{
+	"engine": true, "sqlite": true, "store": true, "vault": true, "auth": true,
+	"schedule": true, "api": true, "secret": true, "docker": true, "process": true,
+	engine.ErrInvalid.Error(): true,
+}
+
+// clean drops layer names and repeated context from an error's text:
+// `engine: pipeline "x": sqlite: pipeline "x": not found` reads
+// `pipeline "x": not found`.
+func clean(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:0]
+	for _, p := range parts {
+		if layers[p] || (len(out) > 0 && out[len(out)-1] == p) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
+}

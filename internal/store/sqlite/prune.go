@@ -1,0 +1,75 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// pruneBatch is how many runs one transaction of [Store.RunPrune] deletes,
+// so that pruning a long history never holds the writer for long.
+const pruneBatch = 50
+
+// RunPrune implements [store.Store.RunPrune], in transactions of at most
+// pruneBatch runs: a prune cut short leaves whole runs, never parts of one.
+func (s *Store) RunPrune(ctx context.Context, p *store.RunPruneParams) (int, error) {
+	before := unixNano(p.Before)
+	total := 0
+	for {
+		n := 0
+		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+			var err error
+			n, err = pruneSome(ctx, tx, before)
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune runs finished before %s: %w", p.Before.UTC().Format("2006-01-02T15:04:05Z07:00"), err)
+		}
+		total += n
+		if n < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// pruneSome deletes up to pruneBatch runs that ended before before, oldest
+// first, and what belongs to them.
+func pruneSome(ctx context.Context, tx *sql.Tx, before int64) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM runs
+		WHERE status IN ('succeeded', 'failed', 'canceled') AND finished_at > 0 AND finished_at < ?
+		ORDER BY finished_at LIMIT ?`, before, pruneBatch)
+	if err != nil {
+		return 0, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return 0, err
+	}
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		// Children first: the foreign keys point up.
+		for _, q := range []string{
+			`DELETE FROM logs WHERE run_id = ?`,
+			`DELETE FROM attempts WHERE run_id = ?`,
+			`DELETE FROM steps WHERE run_id = ?`,
+			`DELETE FROM runs WHERE id = ?`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, id); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return len(ids), nil
+}
