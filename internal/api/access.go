@@ -25,15 +25,15 @@ func (s *Server) guard(rt route, h http.Handler) http.Handler {
 			switch {
 			case errors.Is(err, auth.ErrNoToken), errors.Is(err, auth.ErrBadToken):
 				w.Header().Set("WWW-Authenticate", `Bearer realm="baton"`)
-				refuse(w, http.StatusUnauthorized, err.Error()+"; create one with 'baton tokens create' (the first one is in the server's data dir, admin.token)")
+				refuse(w, r, http.StatusUnauthorized, err.Error()+"; create one with 'baton tokens create' (the first one is in the server's data dir, admin.token)")
 				return
 			case err != nil:
 				s.log.Error("check token", "err", err)
-				refuse(w, http.StatusInternalServerError, "cannot check the token now; the server's log has the details")
+				refuse(w, r, http.StatusInternalServerError, "cannot check the token now; the server's log has the details")
 				return
 			}
 			if !auth.Role(tok.Role).Allows(rt.need) {
-				refuse(w, http.StatusForbidden, fmt.Sprintf("token %q has role %s; this needs %s", tok.Name, tok.Role, rt.need))
+				refuse(w, r, http.StatusForbidden, fmt.Sprintf("token %q has role %s; this needs %s", tok.Name, tok.Role, rt.need))
 				return
 			}
 			actor = tok.Name

@@ -3,12 +3,16 @@
 package api
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"time"
 
 	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/engine"
@@ -128,7 +132,7 @@ func New(eng *engine.Engine, st store.Store, o Options) *Server {
 	}
 	s.routes = routes
 	s.mux.Handle("/", s.protect(route{h: func(w http.ResponseWriter, r *http.Request) {
-		refuse(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+		refuse(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
 	}}))
 	return s
 }
@@ -148,14 +152,14 @@ func (s *Server) protect(rt route) http.Handler {
 		h = s.guard(rt, h)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if rt.accepts == nil && r.ContentLength != 0 {
-			// The route reads no body: do not wait for one after answering.
-			w.Header().Set("Connection", "close")
-		}
 		if !rt.callback && !s.checkHost(w, r) {
 			return
 		}
 		if !checkSite(w, r, rt.public) {
+			return
+		}
+		if rt.accepts == nil && r.ContentLength != 0 && rt.pattern != "" {
+			refuse(w, r, http.StatusBadRequest, fmt.Sprintf("%s %s takes no body", r.Method, r.URL.Path))
 			return
 		}
 		h.ServeHTTP(w, r)
@@ -174,24 +178,59 @@ func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, Error{Error: msg})
 }
 
-// refuse answers an error before the request's body was read, and closes
-// the connection after it, so the server does not read a body nobody asked
-// for (a slow or endless one would hold the connection).
-func refuse(w http.ResponseWriter, code int, msg string) {
+// refuse answers an error and closes the connection after it, without
+// reading what is left of the request's body: a slow or endless body
+// would hold the connection (net/http reads up to 256 KiB of an unread
+// body before it closes, however slowly it comes).
+func refuse(w http.ResponseWriter, r *http.Request, code int, msg string) {
 	w.Header().Set("Connection", "close")
+	if bodyPending(r) {
+		if conn, buf, err := http.NewResponseController(w).Hijack(); err == nil {
+			answerAndClose(conn, buf.Writer, r, w.Header(), code, msg)
+			return
+		}
+		// HTTP/2 cannot be taken over, and needs not: it resets the stream.
+	}
 	writeError(w, code, msg)
 }
+
+// answerAndClose writes an error answer on a connection taken from the
+// server, half-closes it and closes it a moment later, as net/http does
+// for a body it did not read: the client gets the answer, not a reset.
+func answerAndClose(conn net.Conn, bw *bufio.Writer, r *http.Request, header http.Header, code int, msg string) {
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(Error{Error: msg})
+	h := header.Clone()
+	h.Del("Connection")
+	h.Set("Content-Type", "application/json")
+	resp := &http.Response{
+		StatusCode: code, ProtoMajor: 1, ProtoMinor: 1, Request: r, Header: h, Close: true,
+		ContentLength: int64(body.Len()), Body: io.NopCloser(&body),
+	}
+	_ = resp.Write(bw)
+	_ = bw.Flush()
+	if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+	time.AfterFunc(closeDelay, func() { _ = conn.Close() })
+}
+
+// closeDelay is how long a refused connection stays open after its answer,
+// for the client to read it.
+const closeDelay = 500 * time.Millisecond
 
 // readBody reads a request body of at most limit bytes; past that it answers
 // 413 naming what was too large, and returns false.
 func readBody(w http.ResponseWriter, r *http.Request, limit int, what string) ([]byte, bool) {
 	data, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
 	if err != nil {
-		refuse(w, http.StatusBadRequest, "read body: "+clean(err.Error()))
+		refuse(w, r, http.StatusBadRequest, "read body: "+clean(err.Error()))
 		return nil, false
 	}
 	if len(data) > limit {
-		refuse(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d bytes", what, limit))
+		refuse(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("%s is larger than %d bytes", what, limit))
 		return nil, false
 	}
 	return data, true

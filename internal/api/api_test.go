@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -264,6 +265,9 @@ steps:
 		{"duplicate key", path, `{"variables": {"a": "1", "a": "2"}}`, bearer, http.StatusBadRequest},
 		{"too large", path, `{"variables": {"a": "` + strings.Repeat("x", 300<<10) + `"}}`, bearer, http.StatusRequestEntityTooLarge},
 		{"accepted", path, `{"variables": {"good": "yes"}}`, bearer, http.StatusOK},
+		// RFC 7235: the scheme's name is case-insensitive.
+		{"lower-case scheme", path, `{"variables": {"lower": "yes"}}`, "bearer " + token, http.StatusOK},
+		{"upper-case scheme", path, `{"variables": {"upper": "yes"}}`, "BEARER  " + token, http.StatusOK},
 	}
 	for _, c := range cases {
 		var hdr []string
@@ -272,6 +276,13 @@ steps:
 		}
 		if code, body := s.do("POST", c.path, c.body, hdr...); code != c.want {
 			t.Errorf("%s: %d %s, want %d", c.name, code, body, c.want)
+		}
+	}
+	// What curl -d and busybox wget --post-data send without a header is
+	// taken too: the token, not the content type, keeps pages out.
+	for _, ctype := range []string{"application/x-www-form-urlencoded", "text/plain", ""} {
+		if code, body := s.do("POST", path, `{"variables": {"typed": "yes"}}`, "Authorization", bearer, "Content-Type", ctype); code != http.StatusOK {
+			t.Errorf("callback with Content-Type %q: %d %s", ctype, code, body)
 		}
 	}
 	// Secret reads: only what the step declares, only with its token.
@@ -306,8 +317,9 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Outputs) != 1 || a.Outputs["good"] != "yes" {
-		t.Errorf("outputs after the rejected posts = %v, want only good=yes", a.Outputs)
+	want := map[string]string{"good": "yes", "lower": "yes", "upper": "yes", "typed": "yes"}
+	if !maps.Equal(a.Outputs, want) {
+		t.Errorf("outputs after the rejected posts = %v, want only %v", a.Outputs, want)
 	}
 	// Once the attempt ended, its token is stale: 409, and nothing changes.
 	if code, body := s.do("POST", "/api/v1/runs/"+run.ID+"/cancel", ""); code != http.StatusAccepted {

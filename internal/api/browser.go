@@ -31,7 +31,7 @@ func (s *Server) checkHost(w http.ResponseWriter, r *http.Request) bool {
 	if !s.loopbackOnly || IsLoopbackHost(r.Host) {
 		return true
 	}
-	refuse(w, http.StatusForbidden, fmt.Sprintf("host %s is not a loopback name: without tokens (--dev) baton answers only requests for localhost, 127.0.0.1 or [::1], which keeps web pages on other names out (DNS rebinding)", quoteShort(r.Host)))
+	refuse(w, r, http.StatusForbidden, fmt.Sprintf("host %s is not a loopback name: without tokens (--dev) baton answers only requests for localhost, 127.0.0.1 or [::1], which keeps web pages on other names out (DNS rebinding)", quoteShort(r.Host)))
 	return false
 }
 
@@ -71,7 +71,7 @@ func checkSite(w http.ResponseWriter, r *http.Request, public bool) bool {
 	switch site := r.Header.Get("Sec-Fetch-Site"); site {
 	case "", "same-origin", "none":
 	default:
-		refuse(w, http.StatusForbidden, fmt.Sprintf("cross-site request refused: the browser says it comes from another site (Sec-Fetch-Site: %s); baton's API serves no other web site", quoteShort(site)))
+		refuse(w, r, http.StatusForbidden, fmt.Sprintf("cross-site request refused: the browser says it comes from another site (Sec-Fetch-Site: %s); baton's API serves no other web site", quoteShort(site)))
 		return false
 	}
 	origin := r.Header.Get("Origin")
@@ -81,7 +81,7 @@ func checkSite(w http.ResponseWriter, r *http.Request, public bool) bool {
 	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
 		return true
 	}
-	refuse(w, http.StatusForbidden, fmt.Sprintf("cross-origin request refused: Origin %s is not this server (Host %s); baton's API serves no other web site", quoteShort(origin), quoteShort(r.Host)))
+	refuse(w, r, http.StatusForbidden, fmt.Sprintf("cross-origin request refused: Origin %s is not this server (Host %s); baton's API serves no other web site", quoteShort(origin), quoteShort(r.Host)))
 	return false
 }
 
@@ -109,7 +109,7 @@ func checkContentType(w http.ResponseWriter, r *http.Request, rt route) bool {
 	if ctype != "" {
 		got = quoteShort(ctype)
 	}
-	refuse(w, http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s needs Content-Type: %s (got %s)", r.Method, r.URL.Path, strings.Join(accepts, " or "), got))
+	refuse(w, r, http.StatusUnsupportedMediaType, fmt.Sprintf("%s %s needs Content-Type: %s (got %s)", r.Method, r.URL.Path, strings.Join(accepts, " or "), got))
 	return false
 }
 

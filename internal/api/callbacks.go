@@ -45,12 +45,12 @@ func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter 
 func attemptToken(w http.ResponseWriter, r *http.Request) (int, string, bool) {
 	attempt, err := strconv.Atoi(r.PathValue("attempt"))
 	if err != nil || attempt < 1 {
-		refuse(w, http.StatusNotFound, "no such attempt")
+		refuse(w, r, http.StatusNotFound, "no such attempt")
 		return 0, "", false
 	}
 	token, ok := auth.BearerToken(r.Header.Get("Authorization"))
 	if !ok {
-		refuse(w, http.StatusUnauthorized, `send the attempt's token, from the file $BATON_TOKEN_FILE names: Authorization: Bearer $(cat "$BATON_TOKEN_FILE")`)
+		refuse(w, r, http.StatusUnauthorized, `send the attempt's token, from the file $BATON_TOKEN_FILE names: Authorization: Bearer $(cat "$BATON_TOKEN_FILE")`)
 		return 0, "", false
 	}
 	return attempt, token, true
@@ -64,34 +64,36 @@ func (s *Server) handleCallback(w http.ResponseWriter, r *http.Request) {
 	run, step := r.PathValue("run"), r.PathValue("step")
 	// Who is asking comes before what they send.
 	if err := s.eng.CheckAttempt(r.Context(), run, step, attempt, token); err != nil {
-		w.Header().Set("Connection", "close")
-		s.callbackError(w, err)
+		code, msg := s.callbackAnswer(err)
+		refuse(w, r, code, msg)
 		return
 	}
 	vars, err := contract.ParseCallbackBody(r.Body)
 	switch {
 	case errors.Is(err, contract.ErrTooLarge):
-		refuse(w, http.StatusRequestEntityTooLarge, clean(err.Error()))
+		refuse(w, r, http.StatusRequestEntityTooLarge, clean(err.Error()))
 		return
 	case err != nil:
-		refuse(w, http.StatusBadRequest, clean(err.Error()))
+		refuse(w, r, http.StatusBadRequest, clean(err.Error()))
 		return
 	}
 	if err := s.eng.PostOutputs(r.Context(), run, step, attempt, token, vars); err != nil {
-		s.callbackError(w, err)
+		code, msg := s.callbackAnswer(err)
+		writeError(w, code, msg)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]int{"accepted": len(vars)})
 }
 
-func (s *Server) callbackError(w http.ResponseWriter, err error) {
+// callbackAnswer is the status and message for an error of a callback.
+func (s *Server) callbackAnswer(err error) (int, string) {
 	switch {
 	case errors.Is(err, engine.ErrUnauthorized):
-		writeError(w, http.StatusUnauthorized, clean(err.Error()))
+		return http.StatusUnauthorized, clean(err.Error())
 	case errors.Is(err, contract.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, clean(err.Error()))
+		return http.StatusRequestEntityTooLarge, clean(err.Error())
 	default:
-		s.storeError(w, err, "")
+		return s.errorAnswer(err, "")
 	}
 }
 
@@ -114,6 +116,7 @@ func (s *Server) callbackSecret(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("secret %q is declared but not set; set it with 'baton secrets set %s'", name, name))
 	default:
-		s.callbackError(w, err)
+		code, msg := s.callbackAnswer(err)
+		writeError(w, code, msg)
 	}
 }

@@ -16,18 +16,24 @@ import (
 // Unexpected errors are logged and answered without their text, which may
 // name files and queries.
 func (s *Server) storeError(w http.ResponseWriter, err error, notFound string) {
+	code, msg := s.errorAnswer(err, notFound)
+	writeError(w, code, msg)
+}
+
+// errorAnswer is the status and message [Server.storeError] answers.
+func (s *Server) errorAnswer(err error, notFound string) (int, string) {
 	switch {
 	case errors.Is(err, store.ErrNotFound) && notFound != "":
-		writeError(w, http.StatusNotFound, notFound)
+		return http.StatusNotFound, notFound
 	case errors.Is(err, store.ErrNotFound):
-		writeError(w, http.StatusNotFound, clean(err.Error()))
+		return http.StatusNotFound, clean(err.Error())
 	case errors.Is(err, engine.ErrInvalid):
-		writeError(w, http.StatusBadRequest, clean(err.Error()))
+		return http.StatusBadRequest, clean(err.Error())
 	case errors.Is(err, engine.ErrFinished), errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
-		writeError(w, http.StatusConflict, clean(err.Error()))
+		return http.StatusConflict, clean(err.Error())
 	default:
 		s.log.Error("api request", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal error; the server's log has the details")
+		return http.StatusInternalServerError, "internal error; the server's log has the details"
 	}
 }
 

@@ -165,3 +165,12 @@ func (c *limitConn) CloseWrite() error {
 	}
 	return nil
 }
+
+// bodyPending reports whether a request has a body not read to its end.
+func bodyPending(r *http.Request) bool {
+	if r.ContentLength == 0 {
+		return false
+	}
+	b, ok := r.Body.(*deadlineBody)
+	return !ok || !b.done
+}

@@ -175,7 +175,8 @@ func TestRefusalsDoNotReadTheBody(t *testing.T) {
 		{"callback without token", "POST /api/v1/callbacks/r/s/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", 401},
 		{"callback, wrong token", "POST /api/v1/callbacks/r/s/1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\n{\r\n", 401},
 		{"unknown route", "POST /api/v1/nothing HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nx", 404},
-		{"body to a route that reads none", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n", 200},
+		{"body to a route that reads none", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nx\r\n", 400},
+		{"body to a DELETE", "DELETE /api/v1/tokens/x HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + l.token + "\r\nContent-Length: 100000\r\n\r\n{", 400},
 	} {
 		conn, err := net.Dial("tcp", l.addr)
 		if err != nil {

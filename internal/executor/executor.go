@@ -45,8 +45,9 @@ type Spec struct {
 	Image string
 	// Command is argv; it is never passed through a shell by baton.
 	Command []string
-	// Env is the complete environment of the step except [EnvOutput], which
-	// the executor adds because only it knows where the file lives.
+	// Env is the complete environment of the step except [EnvOutput],
+	// [EnvSecretsDir] and the token's [EnvTokenFile] or [EnvToken], which
+	// the executor adds because only it knows where the files live.
 	Env map[string]string
 	// Pull is one of [PullAlways], [PullIfMissing], [PullNever]; empty means
 	// [PullIfMissing].

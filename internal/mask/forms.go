@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // minFragmentBytes is the fewest bytes of a secret a derived fragment must
@@ -46,8 +45,8 @@ func jsonContent(secret string, escapeHTML bool) string {
 }
 
 // jsonASCII returns secret as Python's json.dumps writes it inside a string
-// by default (ensure_ascii): every character outside ASCII as \uXXXX, in
-// UTF-16 surrogate pairs past U+FFFF.
+// by default (ensure_ascii): DEL and every character outside ASCII as
+// \uXXXX, in UTF-16 surrogate pairs past U+FFFF.
 func jsonASCII(secret string) string {
 	var b strings.Builder
 	for _, r := range secret {
@@ -65,7 +64,7 @@ func jsonASCII(secret string) string {
 			b.WriteString(`\b`)
 		case r == '\f':
 			b.WriteString(`\f`)
-		case r < 0x20 || r >= utf8.RuneSelf && r <= 0xffff:
+		case r < 0x20 || r >= 0x7f && r <= 0xffff:
 			fmt.Fprintf(&b, `\u%04x`, r)
 		case r > 0xffff:
 			r -= 0x10000

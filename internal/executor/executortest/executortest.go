@@ -23,7 +23,12 @@ const waitTimeout = 2 * time.Minute
 
 // Run exercises the executor returned by newExec, which is called once per
 // subtest. image is used as [executor.Spec.Image]; it must provide sh, echo,
-// printf, test and sleep. Executors that ignore images may pass "".
+// printf, test, sleep, cat, head, tr, dirname, ln, mkdir, mkfifo and mknod.
+// Executors that ignore images may pass "".
+//
+// Besides the contract's ordinary cases, every executor must survive a
+// hostile step: one that replaces its output file with links, a pipe, a
+// device or a huge file (see hostileOutput).
 func Run(t *testing.T, newExec func(t *testing.T) executor.Executor, image string) {
 	s := suite{newExec: newExec, image: image}
 	t.Run("ExitZero", s.exitZero)

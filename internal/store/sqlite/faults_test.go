@@ -163,6 +163,20 @@ func TestIdentityRefusesLostDatabase(t *testing.T) {
 			t.Fatalf("after restoring the WAL: %v", err)
 		}
 	})
+	t.Run("emptied, then opened without the check", func(t *testing.T) {
+		lost := t.TempDir()
+		copyFile(t, filepath.Join(crashed, "baton.db"), filepath.Join(lost, "baton.db"))
+		copyFile(t, filepath.Join(crashed, "baton.db.id"), filepath.Join(lost, "baton.db.id"))
+		plain, err := sqlite.Open(t.Context(), filepath.Join(lost, "baton.db"), sqlite.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.Close(); err != nil { // it made an empty schema
+			t.Fatal(err)
+		}
+		_, err = openWithIdentity(t, lost)
+		wantRefusedEmpty(t, lost, err)
+	})
 	t.Run("database deleted", func(t *testing.T) {
 		for _, name := range []string{"baton.db", "baton.db-wal", "baton.db-shm"} {
 			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {

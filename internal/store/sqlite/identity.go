@@ -123,14 +123,20 @@ func (s *Store) dbIdentity(ctx context.Context) (id string, fresh bool, err erro
 		return "", true, nil
 	}
 	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master
-		WHERE type = 'table' AND name = 'identity'`).Scan(&tables); err != nil || tables == 0 {
+		WHERE type = 'table' AND name = 'identity'`).Scan(&tables); err != nil {
 		return "", false, err
 	}
-	err = s.r.QueryRowContext(ctx, `SELECT id FROM identity ORDER BY created_at LIMIT 1`).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", false, nil
+	if tables > 0 {
+		err = s.r.QueryRowContext(ctx, `SELECT id FROM identity ORDER BY created_at LIMIT 1`).Scan(&id)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return id, false, err
+		}
 	}
-	return id, false, err
+	// No identity: a database made before identities, or an empty one
+	// that something opened without checking; only the first has data.
+	var used bool
+	err = s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM runs) OR EXISTS (SELECT 1 FROM pipelines)`).Scan(&used)
+	return "", !used, err
 }
 
 // checkIdentity refuses a database that is not the one the identity file
