@@ -2,6 +2,8 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
@@ -30,6 +32,10 @@ func (r *runner) sweep(ctx context.Context) {
 	for _, o := range owned {
 		if o.RunID != r.run.ID {
 			continue
+		}
+		if f, err := os.OpenFile("/tmp/h6ov/sweep.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(f, "%s run %s step %s attempt %d handle %s\n", time.Now().Format(time.RFC3339Nano), r.run.ID, o.Step, o.Attempt, o.Handle.ID)
+			f.Close()
 		}
 		r.e.log.Warn("removing a leftover no attempt recorded", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "handle", o.Handle.ID)
 		err := r.e.exec.Remove(ctx, o.Handle)
