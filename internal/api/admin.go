@@ -166,7 +166,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	err := s.st.TokenRevokeKeeping(r.Context(), &store.TokenRevokeKeepingParams{Name: name, Keep: string(auth.Admin), Now: time.Now()})
 	switch {
 	case errors.Is(err, store.ErrLastToken):
-		writeError(w, http.StatusConflict, fmt.Sprintf("token %q is the last admin token; create another admin token first ('baton tokens create --name NAME --role admin'), then revoke this one. Without any, 'baton tokens create --local' on the server's machine makes one", name))
+		writeError(w, http.StatusConflict, fmt.Sprintf("token %q is the last admin token; create another admin token first ('baton tokens create --name NAME --role admin'), then revoke this one. Should every admin token be lost, 'baton tokens create --local --name NAME --role admin' on the server's machine makes one", name))
 		return
 	case errors.Is(err, store.ErrConflict):
 		writeError(w, http.StatusConflict, fmt.Sprintf("token %q is revoked already", name))

@@ -56,7 +56,8 @@ type Server struct {
 type Options struct {
 	Logger *slog.Logger
 	// Auth checks API tokens. Nil serves every endpoint to anyone: only for
-	// --dev, on loopback; requests must then name a loopback host.
+	// --dev, on loopback; requests must then name a loopback host, except
+	// the callbacks' (unless CallbacksOnly, which serves nothing to clients).
 	Auth *auth.Authenticator
 	// Vault holds secrets; nil disables the secrets endpoints.
 	Vault *vault.Vault
@@ -143,9 +144,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// protect runs a route's checks in order: the Host (without tokens), the
-// browser's own account of where the request comes from, the token, and
-// the content type. Each comes before the body is read.
+// protect runs a route's checks in order: the Host (without tokens; not
+// for the callbacks, which steps reach by other names), the browser's own
+// account of where the request comes from, a body where the route takes
+// none, the token, and the content type ([Server.guard]). Each comes before
+// the body is read.
 func (s *Server) protect(rt route) http.Handler {
 	var h http.Handler = rt.h
 	if rt.need != "" {

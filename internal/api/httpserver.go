@@ -48,8 +48,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// DefaultMaxConns is how many connections [Listen] holds at once. Past it,
-// new connections wait in the kernel's queue until one closes.
+// DefaultMaxConns is how many connections a server holds at once, through
+// [LimitListener]. Past it, new connections wait in the kernel's queue
+// until one closes.
 const DefaultMaxConns = 1024
 
 // NewHTTPServer returns the HTTP server for an API handler, with the
@@ -69,16 +70,6 @@ func NewHTTPServer(h http.Handler, log *slog.Logger, lim Limits) *http.Server {
 		MaxHeaderBytes:    lim.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// Listen listens on a TCP address and holds at most [DefaultMaxConns]
-// connections at once.
-func Listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return LimitListener(ln, DefaultMaxConns), nil
 }
 
 // setDeadlines bounds the time a request may take to send its body and to

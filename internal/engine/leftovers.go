@@ -2,57 +2,70 @@ package engine
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"time"
+	"encoding/json"
 
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/store"
 )
 
-// sweep removes, as a run ends, whatever the executor still holds of it. Its
-// attempts' containers were removed one by one already; what is left is what
-// no attempt knew of: a container whose creation was under way when an
-// earlier life of baton was killed, that the engine finished creating only
-// after the restarted baton had looked for it and, finding nothing, recorded
-// that there was nothing to remove. No attempt of the run runs by now, so
-// nothing it holds is still needed.
+// sweep removes, as a run ends, whatever is left of it, so that the run is
+// recorded ended only once nothing of it is left. Its attempts' containers
+// were removed one by one as they ended; what can be left is:
+//
+//   - a container no attempt knew of: one whose creation the engine was
+//     still finishing when an earlier life of baton was killed, so that the
+//     restarted baton, looking for it, found nothing and recorded that
+//     there was nothing to remove;
+//   - an attempt an earlier life ended whose removal a crash cut short: its
+//     container, or only the record that it is gone.
+//
+// No attempt of the run runs by now, so nothing it holds is still needed.
+// While a run is driven, [Engine.Reap] leaves what it holds to this.
 func (r *runner) sweep(ctx context.Context) {
-	l, ok := r.e.exec.(executor.Lister)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	owned, err := l.ListOwned(ctx)
+	owned, ok, err := r.e.listOwned(ctx)
 	if err != nil {
 		r.e.log.Warn("look for leftovers of the run", "run_id", r.run.ID, "err", err)
+	}
+	if ok && err == nil {
+		for _, o := range owned {
+			if o.RunID != r.run.ID || r.e.checkOwner(o.Handle) != nil {
+				continue
+			}
+			r.e.log.Warn("removing a leftover of the run", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "handle", o.Handle.ID)
+			r.removeLeftover(ctx, o.Step, o.Attempt, o.Handle)
+		}
+	}
+	attempts, err := r.e.st.AttemptList(ctx, r.run.ID)
+	if err != nil {
+		r.e.log.Warn("look for attempts of the run not removed", "run_id", r.run.ID, "err", err)
 		return
 	}
-	for _, o := range owned {
-		if o.RunID != r.run.ID {
+	for _, a := range attempts {
+		var h executor.Handle
+		if a.Removed || len(a.Handle) == 0 || json.Unmarshal(a.Handle, &h) != nil || r.e.checkOwner(&h) != nil {
 			continue
 		}
-		if f, err := os.OpenFile("/tmp/h6ov/sweep.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
-			fmt.Fprintf(f, "%s run %s step %s attempt %d handle %s\n", time.Now().Format(time.RFC3339Nano), r.run.ID, o.Step, o.Attempt, o.Handle.ID)
-			f.Close()
-		}
-		r.e.log.Warn("removing a leftover no attempt recorded", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "handle", o.Handle.ID)
-		err := r.e.exec.Remove(ctx, o.Handle)
-		if err != nil {
-			r.e.cfg.Metrics.CleanupFailures.WithLabelValues(r.e.exec.Name()).Inc()
-			r.e.log.Warn("remove leftover", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "err", err)
-		}
-		a, aerr := r.e.st.AttemptGet(ctx, r.run.ID, o.Step, o.Attempt)
-		if aerr != nil {
-			continue // no such attempt: nothing records it
-		}
-		p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: o.Step, Attempt: o.Attempt, Removed: err == nil, Tries: a.CleanupTries + 1}
-		if err != nil {
-			p.Error = err.Error()
-		}
-		if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
-			r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", o.Step, "err", err)
-		}
+		r.removeLeftover(ctx, a.Step, a.Attempt, &h) // idempotent: records what a crash kept from the store
+	}
+}
+
+// removeLeftover removes what h names and records it on the attempt, if
+// there is one.
+func (r *runner) removeLeftover(ctx context.Context, step string, attempt int, h *executor.Handle) {
+	err := r.e.remove(ctx, h)
+	if err != nil {
+		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(r.e.exec.Name()).Inc()
+		r.e.log.Warn("remove leftover", "run_id", r.run.ID, "step", step, "attempt", attempt, "err", err)
+	}
+	a, aerr := r.e.st.AttemptGet(ctx, r.run.ID, step, attempt)
+	if aerr != nil {
+		return // no such attempt: nothing records it
+	}
+	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: a.CleanupTries + 1}
+	if err != nil {
+		p.Error = err.Error()
+	}
+	if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
+		r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", step, "err", err)
 	}
 }

@@ -48,8 +48,8 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return removed, fmt.Errorf("engine: reap: %w", err)
 		}
-		if err == nil && a.Status == store.StepRunning && e.drives(o.RunID) {
-			continue
+		if e.drives(o.RunID) {
+			continue // its runner removes it, as the attempt or the run ends (see sweep)
 		}
 		if err := e.remove(ctx, o.Handle); err != nil {
 			e.log.Warn("remove leftover", "run_id", o.RunID, "step", o.Step, "attempt", o.Attempt, "err", err)
@@ -77,6 +77,9 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 		return removed, fmt.Errorf("engine: reap: %w", err)
 	}
 	for _, a := range unremoved {
+		if e.drives(a.RunID) {
+			continue // likewise; removing it here too would race the runner's removal
+		}
 		var h executor.Handle
 		if json.Unmarshal(a.Handle, &h) != nil {
 			continue
