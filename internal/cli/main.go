@@ -71,6 +71,7 @@ func init() {
 		}},
 		{name: "prune", summary: "delete old runs, with their steps and logs, from a data dir", run: runPrune},
 		{name: "audit", summary: "show who changed what through the API", run: runAudit},
+		{name: "step-wrap", summary: "run a step's command in its container and post its output file (used by the kubernetes executor)", run: runStepWrap},
 		{name: "version", summary: "print baton's version", run: runVersion},
 	}}
 }

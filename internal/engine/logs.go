@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -148,7 +149,7 @@ func (sl *streamLines) Write(p []byte) (int, error) {
 		if len(sl.pending) == 0 {
 			sl.started = sl.now
 		}
-		i := slices.Index(p, '\n')
+		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			sl.pending = append(sl.pending, p...)
 			for len(sl.pending) > maxPiece {

@@ -1,0 +1,275 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/mount"
+	"github.com/docker/docker/api/types/swarm"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// Swarm's own log of a task is bounded, as the docker executor bounds a
+// container's: baton keeps its own masked copy of what a step prints.
+const (
+	logDriver   = "json-file"
+	logMaxSize  = "16m"
+	logMaxFiles = "2"
+)
+
+// createTimeout bounds creating the service: a create cut short may still
+// create, and its answer is the only way to learn so, so it is not
+// canceled with the caller's context, only bounded.
+const createTimeout = time.Minute
+
+// Start implements [executor.Executor]. It returns once the service's task
+// runs (or has already ended): the swarm places it, its node readies the
+// image, and a task that does not run within [Options.ScheduleTimeout]
+// fails the start with [ErrNotScheduled]. The task runs
+// spec.Command as its arguments, so the image's entrypoint, if any, still
+// applies, as spec.User (or the image's user), with the limits,
+// capabilities and root file system the spec asks for; see the package
+// documentation for the hardening. Secrets and the token are swarm
+// secrets, files under [executor.SecretsDir], in neither the task's
+// environment nor its configuration.
+//
+// A Start that fails before the service exists removes what it made, and
+// returns a handle only if that fails too; once the service exists, a
+// failure returns its handle, for the caller to re-attach to or remove.
+func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
+	caps, err := e.check(spec)
+	if err != nil {
+		return nil, err
+	}
+	name := attemptName(e.instance, spec)
+	labels := e.labels(spec, name)
+	h := &executor.Handle{Executor: e.Name(), ID: name}
+	fail := func(err error) (*executor.Handle, error) {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+		defer cancel()
+		if rerr := e.Remove(cctx, h); rerr != nil {
+			e.logger.Warn("swarm: remove a failed start", "service", name, "err", rerr)
+			return h, err
+		}
+		return nil, err
+	}
+	p, err := e.place(ctx, spec, name, labels)
+	if err != nil {
+		return fail(err)
+	}
+	secrets, err := e.createSecrets(ctx, spec, name, labels)
+	if err != nil {
+		return fail(err)
+	}
+	svc := e.serviceSpec(spec, name, labels, p, secrets, caps)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), createTimeout)
+	defer cancel()
+	created, err := e.cli.ServiceCreate(cctx, svc, swarm.ServiceCreateOptions{QueryRegistry: false})
+	if err != nil {
+		return fail(fmt.Errorf("swarm: create service %s for step %q: %w", name, spec.Step, err))
+	}
+	for _, w := range created.Warnings {
+		e.logger.Warn("swarm: create service", "service", name, "warning", w)
+	}
+	if err := e.awaitRunning(ctx, h); err != nil {
+		return h, err
+	}
+	e.logger.Debug("swarm: started", "run_id", spec.RunID, "step", spec.Step,
+		"attempt", spec.Attempt, "service", name, "nodes", len(p.nodes))
+	return h, nil
+}
+
+// awaitRunning waits until the attempt's task runs, or has already ended.
+// The service stays whatever happens: a Start cut short by ctx, as when
+// baton shuts down, leaves it for the caller to re-attach to or remove.
+func (e *Executor) awaitRunning(ctx context.Context, h *executor.Handle) error {
+	delay := firstPoll
+	for {
+		svc, tasks, err := e.state(ctx, h)
+		if err != nil {
+			return err
+		}
+		v := judge(svc, tasks, time.Now(), e.scheduleTimeout)
+		switch v.outcome {
+		case waiting:
+			if v.task != nil && rank(v.task.Status.State) >= rank(swarm.TaskStateRunning) {
+				return nil
+			}
+		case failedToStart:
+			return startError(h, v.why)
+		case lost:
+			e.giveUp(ctx, h, v.why)
+			return fmt.Errorf("swarm: service %s: %w: %s", h.ID, ErrTaskLost, v.why)
+		case unscheduled:
+			e.giveUp(ctx, h, v.why)
+			return fmt.Errorf("swarm: service %s: %w: %s", h.ID, ErrNotScheduled, v.why)
+		default:
+			return nil
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return fmt.Errorf("swarm: service %s: waiting for its task to run: %w", h.ID, err)
+		}
+		delay = min(delay*2, maxPoll)
+	}
+}
+
+// maxSecretBytes is the most a swarm secret may hold.
+const maxSecretBytes = 500 << 10
+
+// check refuses a spec before anything is made for it, and returns its
+// capabilities in the engine's spelling.
+func (e *Executor) check(spec *executor.Spec) ([]string, error) {
+	if spec.Image == "" {
+		return nil, fmt.Errorf("swarm: %w: step %q has no image; add image: to the step", executor.ErrImageNotFound, spec.Step)
+	}
+	switch spec.Pull {
+	case "", executor.PullIfMissing, executor.PullNever, executor.PullAlways:
+	default:
+		return nil, fmt.Errorf("swarm: unknown pull policy %q (want %q, %q or %q)",
+			spec.Pull, executor.PullAlways, executor.PullIfMissing, executor.PullNever)
+	}
+	if err := executor.CheckSecretNames(spec.Secrets); err != nil {
+		return nil, fmt.Errorf("swarm: %w", err)
+	}
+	for name, data := range spec.Secrets {
+		if len(data) == 0 || len(data) > maxSecretBytes {
+			return nil, fmt.Errorf("swarm: secret %q of step %q holds %d bytes; a swarm secret holds 1 byte to 500 KiB", name, spec.Step, len(data))
+		}
+	}
+	return capAdd(spec.CapAdd)
+}
+
+// serviceSpec is the attempt's service: one replica that is never
+// restarted, kept on the nodes where its output volume was made.
+func (e *Executor) serviceSpec(spec *executor.Spec, name string, labels map[string]string, p *placement, secrets []*swarm.SecretReference, caps []string) swarm.ServiceSpec {
+	limits := e.limits(spec.Limits)
+	mounts := []mount.Mount{{Type: mount.TypeVolume, Source: name, Target: path.Dir(OutputPath)}}
+	if spec.ReadOnlyRoot {
+		// Scratch space for steps on a read-only root. Swarm mounts it
+		// noexec, nosuid and nodev, and API 1.41 cannot say otherwise.
+		mounts = append(mounts, mount.Mount{Type: mount.TypeTmpfs, Target: "/tmp", TmpfsOptions: &mount.TmpfsOptions{Mode: 0o1777}})
+	}
+	if len(secrets) == 0 {
+		// Every attempt has its secrets directory, secrets or not.
+		mounts = append(mounts, mount.Mount{Type: mount.TypeTmpfs, Target: executor.SecretsDir, ReadOnly: true, TmpfsOptions: &mount.TmpfsOptions{Mode: 0o555}})
+	}
+	svcLabels := labels
+	if p.image != engineRef(spec.Image) {
+		svcLabels = cloneWith(labels, labelImage, spec.Image)
+	}
+	replicas := uint64(1)
+	return swarm.ServiceSpec{
+		Annotations: swarm.Annotations{Name: name, Labels: svcLabels},
+		TaskTemplate: swarm.TaskSpec{
+			ContainerSpec: &swarm.ContainerSpec{
+				Image:          p.image,
+				Labels:         labels,
+				Args:           spec.Command,
+				Env:            envList(spec.Env, spec.Token != ""),
+				User:           spec.User,
+				ReadOnly:       spec.ReadOnlyRoot,
+				Mounts:         mounts,
+				Secrets:        secrets,
+				CapabilityDrop: []string{"ALL"},
+				CapabilityAdd:  caps,
+				// Applied by engines of API 1.44 and later only.
+				Privileges: &swarm.Privileges{NoNewPrivileges: true},
+			},
+			Resources: &swarm.ResourceRequirements{Limits: &swarm.Limit{
+				NanoCPUs:    limits.NanoCPUs,
+				MemoryBytes: limits.MemoryBytes,
+				Pids:        limits.PIDs,
+			}},
+			RestartPolicy: &swarm.RestartPolicy{Condition: swarm.RestartPolicyConditionNone},
+			Placement:     &swarm.Placement{Constraints: p.constraints},
+			LogDriver: &swarm.Driver{Name: logDriver, Options: map[string]string{
+				"max-size": logMaxSize, "max-file": logMaxFiles,
+			}},
+		},
+		Mode: swarm.ServiceMode{Replicated: &swarm.ReplicatedService{Replicas: &replicas}},
+	}
+}
+
+func cloneWith(m map[string]string, k, v string) map[string]string {
+	c := make(map[string]string, len(m)+1)
+	for mk, mv := range m {
+		c[mk] = mv
+	}
+	c[k] = v
+	return c
+}
+
+// limits fills the fields the step leaves zero from the executor's defaults.
+func (e *Executor) limits(l executor.Limits) executor.Limits {
+	if l.PIDs == 0 {
+		l.PIDs = e.defaults.PIDs
+	}
+	if l.MemoryBytes == 0 {
+		l.MemoryBytes = e.defaults.MemoryBytes
+	}
+	if l.NanoCPUs == 0 {
+		l.NanoCPUs = e.defaults.NanoCPUs
+	}
+	return l
+}
+
+// envList is the step's environment in a stable order, so that identical
+// specs make identical services, plus the variables only the executor can
+// set: where the output file, the secrets and the token file are. The
+// spec's own values of those are dropped, and so is any token in it.
+func envList(env map[string]string, token bool) []string {
+	list := make([]string, 0, len(env)+3)
+	for k, v := range env {
+		switch k {
+		case executor.EnvOutput, executor.EnvSecretsDir, executor.EnvToken, executor.EnvTokenFile:
+		default:
+			list = append(list, k+"="+v)
+		}
+	}
+	sort.Strings(list)
+	list = append(list, executor.EnvOutput+"="+OutputPath, executor.EnvSecretsDir+"="+executor.SecretsDir)
+	if token {
+		list = append(list, executor.EnvTokenFile+"="+path.Join(executor.SecretsDir, executor.TokenFile))
+	}
+	return list
+}
+
+// capAdd validates capability names and returns them in the engine's
+// spelling, without the CAP_ prefix.
+func capAdd(names []string) ([]string, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	caps := make([]string, 0, len(names))
+	for _, n := range names {
+		c := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(n)), "CAP_")
+		if !capabilities[c] {
+			return nil, fmt.Errorf("swarm: unknown capability %q in cap_add; use a Linux capability name such as NET_BIND_SERVICE (see capabilities(7))", n)
+		}
+		caps = append(caps, c)
+	}
+	return caps, nil
+}
+
+// capabilities are the Linux capabilities, as in capabilities(7). ALL is
+// deliberately absent: adding every capability back is privileged mode by
+// another name.
+var capabilities = func() map[string]bool {
+	m := map[string]bool{}
+	for _, c := range strings.Fields(`
+		CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
+		SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN
+		NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
+		SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
+		SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
+		MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
+		PERFMON BPF CHECKPOINT_RESTORE`) {
+		m[c] = true
+	}
+	return m
+}()

@@ -1,0 +1,134 @@
+package swarm
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
+	"github.com/docker/docker/client"
+
+	"github.com/baton-dev/baton/internal/executor"
+)
+
+// Stop implements [executor.Executor]. A running task is stopped through
+// its node's engine: the image's stop signal (SIGTERM by default), then
+// SIGKILL after grace, rounded up to whole seconds; the swarm then records
+// the exit as for any other. A task not running yet (or on a node whose
+// engine does not answer) is stopped by scaling its service to zero, so
+// that it never starts, or is stopped by the swarm after its own grace
+// period; Wait then reports [executor.ErrNeverStarted] if it never ran.
+func (e *Executor) Stop(ctx context.Context, h *executor.Handle, grace time.Duration) error {
+	_, tasks, err := e.state(ctx, h)
+	if err != nil {
+		return err
+	}
+	if t := firstTask(tasks); t != nil {
+		if rank(t.Status.State) > rank(swarm.TaskStateRunning) {
+			return nil // already over
+		}
+		if t.Status.State == swarm.TaskStateRunning && t.Status.ContainerStatus != nil {
+			if cli := e.nodes.engine(ctx, t.NodeID); cli != nil {
+				secs := int(math.Ceil(grace.Seconds()))
+				err := cli.ContainerStop(ctx, t.Status.ContainerStatus.ContainerID, container.StopOptions{Timeout: &secs})
+				if err == nil {
+					return nil
+				}
+				if ctx.Err() != nil {
+					return fmt.Errorf("swarm: stop service %s: %w", h.ID, ctx.Err())
+				}
+				e.logger.Warn("swarm: stop the task's container; scaling its service down instead",
+					"service", h.ID, "node", t.NodeID, "err", err)
+			}
+		}
+	}
+	return e.scaleDown(ctx, h, labelStopped, "true")
+}
+
+// firstTask is the attempt's task: the service's first (see [judge]).
+func firstTask(tasks []swarm.Task) *swarm.Task {
+	if len(tasks) == 0 {
+		return nil
+	}
+	t := slices.MinFunc(tasks, func(a, b swarm.Task) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	return &t
+}
+
+// Remove implements [executor.Executor]: the service goes first, so the
+// swarm makes nothing more of it, then the task's container and the output
+// volume on every node (the container is killed if it still runs), then the
+// secrets. What is already gone is skipped, so a Remove that fails half
+// way, or one of an attempt whose Start failed half way, can be repeated.
+func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
+	if err := e.cli.ServiceRemove(ctx, h.ID); err != nil && !cerrdefs.IsNotFound(err) {
+		return wrap("remove", h, err)
+	}
+	engines := e.nodes.all(ctx)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for id, cli := range engines {
+		wg.Go(func() {
+			if err := removeOnNode(ctx, cli, h.ID); err != nil {
+				mu.Lock()
+				errs = append(errs, fmt.Errorf("node %s: %w", id, err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("swarm: remove service %s: %w", h.ID, err)
+	}
+	return e.removeSecrets(ctx, h.ID)
+}
+
+// removeOnNode removes an attempt's containers (its task's, and any left by
+// preparing its output volume) and its output volume from one node.
+func removeOnNode(ctx context.Context, cli *client.Client, name string) error {
+	cs, err := cli.ContainerList(ctx, container.ListOptions{
+		All:     true,
+		Filters: filters.NewArgs(filters.Arg("label", labelName+"="+name)),
+	})
+	if err != nil {
+		return fmt.Errorf("list containers: %w", err)
+	}
+	for _, c := range cs {
+		err := cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !cerrdefs.IsNotFound(err) && !removing(err) {
+			return fmt.Errorf("remove container %s: %w", c.ID, err)
+		}
+	}
+	// The node's own agent may be removing the task's container at the same
+	// time; the volume is in use until it is gone.
+	delay := firstPoll
+	for try := 0; ; try++ {
+		err := cli.VolumeRemove(ctx, name, false)
+		if err == nil || cerrdefs.IsNotFound(err) {
+			return nil
+		}
+		if !cerrdefs.IsConflict(err) || try == 20 {
+			return fmt.Errorf("remove output volume: %w", err)
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return fmt.Errorf("remove output volume: %w", err)
+		}
+		delay = min(delay*2, maxPoll)
+	}
+}
+
+// removing says the engine is already removing the container.
+func removing(err error) bool {
+	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
+}
