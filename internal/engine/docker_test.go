@@ -2,7 +2,10 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/baton-dev/baton/internal/engine"
@@ -16,13 +19,17 @@ import (
 func newDockerHarness(t testing.TB, configure ...func(*engine.Config)) (*harness, *docker.Executor, string) {
 	t.Helper()
 	image := dockertest.BusyboxImage(t)
-	d, err := docker.New(docker.Options{})
+	// An instance of its own: Reap in one test must never touch the
+	// containers of another running in parallel.
+	d, err := docker.New(docker.Options{Instance: fmt.Sprintf("enginetest-%d-%d", os.Getpid(), harnessSeq.Add(1))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { d.Close() })
 	return newHarness(t, d, "0.0.0.0:0", "host.docker.internal", configure...), d, image
 }
+
+var harnessSeq atomic.Int64
 
 // leftovers returns the containers baton labelled for a run that still exist.
 func leftovers(t *testing.T, d *docker.Executor, runID string) []string {

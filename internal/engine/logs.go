@@ -69,6 +69,7 @@ type logSink struct {
 	ring             []store.LogLine
 	ringBytes        int64
 	dropped          int64 // bytes of text neither stored nor in ring
+	unmasked         bool  // no masker: lines are dropped, not stored
 }
 
 // followLogs starts archiving the attempt's logs, if the executor can stream
@@ -184,6 +185,16 @@ func (s *logSink) add(l executor.LogLine) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.masker == nil {
+		// Every attempt path fixes its masks before following logs; if
+		// none is found, output stops rather than the masking.
+		if !s.unmasked {
+			s.unmasked = true
+			s.emit("stderr", l.Time, "baton: this attempt's log is not stored: what it must mask is unknown")
+		}
+		s.dropped += int64(len(l.Text)) + 1
+		return
+	}
 	sl := s.stream(l.Stream)
 	sl.now = l.Time
 	_, _ = io.WriteString(sl.in, l.Text)

@@ -92,7 +92,8 @@ type Store interface {
 	RunRequestCancel(ctx context.Context, p *RunRequestCancelParams) (*RunRow, error)
 	// RunPrune deletes the terminal runs that finished before p.Before,
 	// with their steps, attempts and logs, and returns how many runs it
-	// deleted. A run that has not finished is never deleted.
+	// deleted. A run that has not finished is never deleted, nor one with
+	// an attempt that left something not known to be removed.
 	RunPrune(ctx context.Context, p *RunPruneParams) (int, error)
 
 	// StepList returns a run's steps in listed order.

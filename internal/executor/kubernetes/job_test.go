@@ -49,7 +49,7 @@ func testSpec() *executor.Spec {
 			executor.EnvTokenFile:   "/from/the/spec",
 			"BATON_CALLBACK_URL":    "http://baton.example/api/v1/callbacks/r/s/2",
 		},
-		Token: "tok",
+		Token: "token-value-9f2e",
 	}
 }
 
@@ -181,7 +181,7 @@ func TestJobEnv(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("env =\n%q\nwant\n%q", got, want)
 	}
-	if strings.Contains(strings.Join(got, " "), "tok") {
+	if strings.Contains(strings.Join(got, " "), "token-value-9f2e") {
 		t.Error("the token is in the pod's environment")
 	}
 }

@@ -112,3 +112,31 @@ func TestAttemptName(t *testing.T) {
 		}
 	}
 }
+
+// Specs swarm cannot run are refused before anything is made.
+func TestCheckRefuses(t *testing.T) {
+	t.Parallel()
+	e := &Executor{}
+	for _, tc := range []struct {
+		name string
+		spec executor.Spec
+		want string
+	}{
+		{"no image", executor.Spec{Step: "s"}, "no image"},
+		{"bad pull", executor.Spec{Image: "x", Pull: "sometimes"}, "pull policy"},
+		{"bad secret name", executor.Spec{Image: "x", Secrets: map[string][]byte{"../x": []byte("v")}}, "plain file name"},
+		{"empty secret", executor.Spec{Image: "x", Secrets: map[string][]byte{"db": nil}}, "1 byte to 500 KiB"},
+		{"huge secret", executor.Spec{Image: "x", Secrets: map[string][]byte{"db": make([]byte, 500<<10+1)}}, "1 byte to 500 KiB"},
+		{"bad capability", executor.Spec{Image: "x", CapAdd: []string{"ALL"}}, "unknown capability"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.check(&tc.spec)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("check: err = %v, want it to say %q", err, tc.want)
+			}
+		})
+	}
+	if caps, err := e.check(&executor.Spec{Image: "x", CapAdd: []string{"cap_chown", " net_raw "}}); err != nil || strings.Join(caps, ",") != "CHOWN,NET_RAW" {
+		t.Errorf("check = %q, %v; want CHOWN,NET_RAW", caps, err)
+	}
+}

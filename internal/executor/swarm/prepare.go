@@ -86,13 +86,13 @@ func (e *Executor) place(ctx context.Context, spec *executor.Spec, name string, 
 	if len(candidates) == 0 {
 		return nil, fmt.Errorf("swarm: no node can run step %q: baton reaches the engine of none of the swarm's ready, active nodes; list their Docker APIs in the swarm executor's nodes", spec.Step)
 	}
-	if spec.Pull != executor.PullAlways && !imagepolicy.IsImageID(ref) {
+	if spec.Pull != executor.PullAlways {
 		parallel(candidates, func(c *nodeImage) { c.imageID, c.err = imageID(ctx, c.cli, ref) })
 	}
 	image := ref
 	var usable []*nodeImage
 	switch {
-	case spec.Pull == executor.PullNever && !imagepolicy.IsImageID(ref):
+	case spec.Pull == executor.PullNever:
 		id := commonImage(candidates)
 		if id == "" {
 			return nil, fmt.Errorf("swarm: %w: %q is on none of the nodes baton can use and the pull policy is %q; load it on the nodes first or use %q%s",

@@ -3,6 +3,7 @@ package swarm
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"sort"
 	"strings"
@@ -195,10 +196,11 @@ func (e *Executor) serviceSpec(spec *executor.Spec, name string, labels map[stri
 	}
 }
 
+// cloneWith is a copy of m with k set to v.
 func cloneWith(m map[string]string, k, v string) map[string]string {
-	c := make(map[string]string, len(m)+1)
-	for mk, mv := range m {
-		c[mk] = mv
+	c := maps.Clone(m)
+	if c == nil {
+		c = map[string]string{}
 	}
 	c[k] = v
 	return c

@@ -68,7 +68,7 @@ func firstTask(tasks []swarm.Task) *swarm.Task {
 // Remove implements [executor.Executor]: the service goes first, so the
 // swarm makes nothing more of it, then the task's container and the output
 // volume on every node (the container is killed if it still runs), then the
-// secrets. What is already gone is skipped, so a Remove that fails half
+// secrets, even if a node's engine failed. What is already gone is skipped, so a Remove that fails half
 // way, or one of an attempt whose Start failed half way, can be repeated.
 func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	if err := e.cli.ServiceRemove(ctx, h.ID); err != nil && !cerrdefs.IsNotFound(err) {
@@ -88,10 +88,14 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 		})
 	}
 	wg.Wait()
+	// The secrets go even when a node failed: they are what matters most.
+	if err := e.removeSecrets(ctx, h.ID); err != nil {
+		errs = append(errs, err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("swarm: remove service %s: %w", h.ID, err)
 	}
-	return e.removeSecrets(ctx, h.ID)
+	return nil
 }
 
 // removeOnNode removes an attempt's containers (its task's, and any left by

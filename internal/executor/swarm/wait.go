@@ -31,7 +31,7 @@ var ErrNotScheduled = errors.New("task not scheduled in time")
 // for task states.
 const (
 	firstPoll = 50 * time.Millisecond
-	maxPoll   = 500 * time.Millisecond
+	maxPoll   = time.Second
 )
 
 // Wait implements [executor.Executor]. It works as well for an attempt that

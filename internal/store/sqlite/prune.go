@@ -35,10 +35,14 @@ func (s *Store) RunPrune(ctx context.Context, p *store.RunPruneParams) (int, err
 }
 
 // pruneSome deletes up to pruneBatch runs that ended before before, oldest
-// first, and what belongs to them.
+// first, and what belongs to them. A run with an attempt whose container
+// is not known to be removed is kept: its record is how the reaper finds
+// what to remove.
 func pruneSome(ctx context.Context, tx *sql.Tx, before int64) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM runs
 		WHERE status IN ('succeeded', 'failed', 'canceled') AND finished_at > 0 AND finished_at < ?
+		AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id
+			AND a.removed = 0 AND a.handle IS NOT NULL AND length(a.handle) > 0)
 		ORDER BY finished_at LIMIT ?`, before, pruneBatch)
 	if err != nil {
 		return 0, err

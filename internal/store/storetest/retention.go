@@ -226,3 +226,26 @@ func testLogBytes(t *testing.T, s store.Store) {
 	wantErr(t, s.LogAppend(ctx, &store.LogAppendParams{RunID: "r", Step: "s", Attempt: 2, Dropped: 1}),
 		store.ErrNotFound, "LogAppend of Dropped for a missing attempt")
 }
+
+// testRunPruneKeepsUnremoved: a run whose container is not known to be
+// removed keeps its record, which is how the reaper finds what to remove.
+func testRunPruneKeepsUnremoved(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createRun(t, s, "left", "p", at(0), "s")
+	startStep(t, s, "left", "s", 1)
+	must(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "left", Name: "s", Attempt: 1, Status: store.StepSucceeded,
+		ExitCode: intp(0), Handle: []byte(`{"executor":"docker","id":"c1"}`), Now: at(10)}), "StepFinish")
+	must(t, s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: "left", Status: store.RunSucceeded, Now: at(10)}), "RunSetStatus")
+
+	n, err := s.RunPrune(ctx, &store.RunPruneParams{Before: at(100)})
+	must(t, err, "RunPrune")
+	if n != 0 {
+		t.Fatalf("RunPrune deleted %d runs; the run whose container is not removed must stay", n)
+	}
+	must(t, s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "left", Name: "s", Attempt: 1, Removed: true, Tries: 1}), "StepSetCleanup")
+	n, err = s.RunPrune(ctx, &store.RunPruneParams{Before: at(100)})
+	must(t, err, "RunPrune after removal")
+	if n != 1 {
+		t.Fatalf("RunPrune after the container was removed: %d runs deleted, want 1", n)
+	}
+}

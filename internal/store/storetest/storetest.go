@@ -58,6 +58,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AttemptSealed", testAttemptSealed},
 		{"RunPrune", testRunPrune},
 		{"RunPruneMany", testRunPruneMany},
+		{"RunPruneKeepsUnremoved", testRunPruneKeepsUnremoved},
 		{"RunRequestCancel", testRunRequestCancel},
 		{"RunEndEndsLeftovers", testRunEndEndsLeftovers},
 		{"LogBytes", testLogBytes},
