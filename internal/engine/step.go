@@ -377,7 +377,7 @@ func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.
 	delay, deadline := 500*time.Millisecond, time.Now().Add(5*time.Minute)
 	for {
 		res, err := r.e.exec.Wait(ctx, h)
-		if err == nil || errors.Is(err, executor.ErrNotFound) || errors.Is(err, executor.ErrNeverStarted) || ctx.Err() != nil || time.Now().After(deadline) {
+		if err == nil || errors.Is(err, executor.ErrNotFound) || errors.Is(err, executor.ErrNeverStarted) || errors.Is(err, executor.ErrLost) || ctx.Err() != nil || time.Now().After(deadline) {
 			return res, err
 		}
 		r.e.log.Warn("executor unreachable; waiting to reconnect", "run_id", r.run.ID, "step", step, "err", err)

@@ -202,6 +202,12 @@ var ErrUnavailable = errors.New("unavailable")
 // nothing that exists, such as an attempt already removed.
 var ErrNotFound = errors.New("attempt not found")
 
+// ErrLost is wrapped by Wait's error when the attempt is gone for good
+// while the engine itself still answers, as when its node left a cluster:
+// waiting longer cannot bring it back, so the attempt fails at once and
+// may be retried.
+var ErrLost = errors.New("attempt lost")
+
 // ErrNeverStarted is returned by Wait for an attempt that was created but
 // never started, as when baton stopped between the two: the step's command
 // never ran, so it may be started afresh.

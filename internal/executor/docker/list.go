@@ -23,6 +23,9 @@ type Owned struct {
 	State string
 }
 
+// swarmTaskLabel marks the containers the engine runs for swarm services.
+const swarmTaskLabel = "com.docker.swarm.task.id"
+
 // Handle returns the handle that names o, for [Executor.Remove] and the rest.
 func (o Owned) Handle() *executor.Handle {
 	return &executor.Handle{Executor: "docker", ID: o.ID}
@@ -40,6 +43,11 @@ func (e *Executor) List(ctx context.Context) ([]Owned, error) {
 	}
 	owned := make([]Owned, 0, len(cs))
 	for _, c := range cs {
+		if _, task := c.Labels[swarmTaskLabel]; task {
+			// A swarm executor's task on the same engine: the swarm
+			// executor owns it and removes it with its service.
+			continue
+		}
 		o := Owned{
 			ID:    c.ID,
 			RunID: c.Labels[executor.LabelRun],

@@ -8,6 +8,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/baton-dev/baton/internal/executor"
 )
@@ -81,7 +82,7 @@ func (e *Executor) judge(s *state, now time.Time) verdict {
 		return verdict{started: true, result: &executor.Result{
 			ExitCode:    int(t.ExitCode),
 			OOMKilled:   t.Reason == "OOMKilled",
-			FinishedAt:  t.FinishedAt.Time,
+			FinishedAt:  orNow(t.FinishedAt, now),
 			ImageDigest: cs.ImageID,
 		}}
 	}
@@ -118,14 +119,14 @@ func (e *Executor) judgeNoPod(job *batchv1.Job, now time.Time) verdict {
 		switch c.Type {
 		case batchv1.JobFailed:
 			if c.Reason == batchv1.JobReasonDeadlineExceeded {
-				return verdict{started: true, result: &executor.Result{ExitCode: exitKilled, FinishedAt: c.LastTransitionTime.Time}}
+				return verdict{started: true, result: &executor.Result{ExitCode: exitKilled, FinishedAt: orNow(c.LastTransitionTime, now)}}
 			}
 			return verdict{started: true, err: &podError{
 				msg:  fmt.Sprintf("kubernetes: the job failed and its pod is gone%s", said(c.Reason, c.Message)),
 				kind: executor.ErrNotFound,
 			}}
 		case batchv1.JobComplete:
-			at := c.LastTransitionTime.Time
+			at := orNow(c.LastTransitionTime, now)
 			if job.Status.CompletionTime != nil {
 				at = job.Status.CompletionTime.Time
 			}
@@ -252,6 +253,14 @@ func initFailed(pod *corev1.Pod, image string) error {
 		}
 	}
 	return nil
+}
+
+// orNow is t, or now when the cluster left it unset.
+func orNow(t metav1.Time, now time.Time) time.Time {
+	if t.IsZero() {
+		return now
+	}
+	return t.Time
 }
 
 // said is ": reason: message" of what the cluster said, when it said it.

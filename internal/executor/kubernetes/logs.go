@@ -208,8 +208,9 @@ func (w *lineWriter) readStamp(p []byte) []byte {
 		w.notStamp()
 		return p
 	}
-	w.stamp = append(w.stamp, p[:i]...)
-	t, err := time.Parse(time.RFC3339Nano, string(w.stamp))
+	// w.stamp keeps only what earlier writes gave, should this not be a
+	// time after all.
+	t, err := time.Parse(time.RFC3339Nano, string(append(w.stamp, p[:i]...)))
 	if err != nil {
 		w.notStamp()
 		return p

@@ -34,6 +34,8 @@ type nodeSet struct {
 	lastTry map[*client.Client]time.Time
 	// imported are the node IDs whose engine has [OutputImage].
 	imported map[string]bool
+	// importMu serializes imports of [OutputImage].
+	importMu sync.Mutex
 }
 
 func newNodeSet(manager *client.Client, hosts []string, logger *slog.Logger) (*nodeSet, error) {

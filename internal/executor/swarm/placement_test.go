@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
+	dockerimage "github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/baton-dev/baton/internal/executor"
@@ -110,7 +112,7 @@ func TestStopBeforeRunning(t *testing.T) {
 	e := newExecutor(t, s, func(o *batonswarm.Options) {
 		o.Constraints = []string{"node.labels.dev.baton.test.no-such-label==1"}
 	})
-	startCtx, cancel := contextWithTimeout(3*time.Second)
+	startCtx, cancel := contextWithTimeout(3 * time.Second)
 	defer cancel()
 	h, err := e.Start(startCtx, spec(t, runID(t), image, "true"))
 	if h == nil || err == nil {
@@ -169,5 +171,30 @@ func TestDrainedNode(t *testing.T) {
 	// Asked again, as after a restart of baton, Wait says the same.
 	if _, err := e.Wait(ctx(t), h); !errors.Is(err, batonswarm.ErrTaskLost) {
 		t.Errorf("second Wait: err = %v, want %v", err, batonswarm.ErrTaskLost)
+	}
+}
+
+// A node without the output image gets it from baton, which needs no
+// registry for it.
+//
+// It is not parallel: it removes the image other tests' attempts use.
+func TestImportsOutputImage(t *testing.T) {
+	s := swarmtest.New(t)
+	image := s.Busybox(t)
+	for i, cli := range s.Nodes {
+		_, err := cli.ImageRemove(ctx(t), batonswarm.OutputImage, dockerimage.RemoveOptions{Force: true})
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			t.Fatalf("remove %s from %s: %v", batonswarm.OutputImage, s.Hosts[i], err)
+		}
+	}
+	e := newExecutor(t, s)
+	_, r := run(t, e, spec(t, runID(t), image, "sh", "-c", `test -f "$BATON_OUTPUT" && test -w "$BATON_OUTPUT" && echo ok=1 > "$BATON_OUTPUT"`))
+	if r.ExitCode != 0 || string(r.Output) != "ok=1\n" {
+		t.Errorf("exit %d, output %q; want 0, ok=1", r.ExitCode, r.Output)
+	}
+	for i, cli := range s.Nodes {
+		if _, err := cli.ImageInspect(ctx(t), batonswarm.OutputImage); err != nil {
+			t.Errorf("%s after the attempt: %v", s.Hosts[i], err)
+		}
 	}
 }

@@ -88,6 +88,9 @@ func (e *Executor) place(ctx context.Context, spec *executor.Spec, name string, 
 	}
 	if spec.Pull != executor.PullAlways {
 		parallel(candidates, func(c *nodeImage) { c.imageID, c.err = imageID(ctx, c.cli, ref) })
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("swarm: look for image %q on the nodes: %w", spec.Image, context.Cause(ctx))
+		}
 	}
 	image := ref
 	var usable []*nodeImage
@@ -243,6 +246,12 @@ func (e *Executor) prepareVolume(ctx context.Context, c *nodeImage, name string,
 
 // ensureOutputImage imports [OutputImage] on a node that lacks it.
 func (e *Executor) ensureOutputImage(ctx context.Context, c *nodeImage) error {
+	if e.nodes.hasImage(c.id) {
+		return nil
+	}
+	// Attempts starting together on a fresh node import it once.
+	e.nodes.importMu.Lock()
+	defer e.nodes.importMu.Unlock()
 	if e.nodes.hasImage(c.id) {
 		return nil
 	}

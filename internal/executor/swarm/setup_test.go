@@ -268,3 +268,27 @@ func TestOOMKilled(t *testing.T) {
 		t.Errorf("exit %d, OOMKilled %v; want non-zero and true", r.ExitCode, r.OOMKilled)
 	}
 }
+
+// Starting an attempt that already runs is refused, and leaves the first
+// start's service, volume and secrets alone.
+func TestStartTwice(t *testing.T) {
+	t.Parallel()
+	s := swarmtest.New(t)
+	image := s.Busybox(t)
+	e := newExecutor(t, s)
+	sp := spec(t, runID(t), image, "sh", "-c", `sleep 2; cat /run/secrets/db > "$BATON_OUTPUT"`)
+	sp.Secrets = map[string][]byte{"db": []byte("first")}
+	h := start(t, e, sp)
+	again := *sp
+	again.Secrets = map[string][]byte{"db": []byte("second")}
+	if h2, err := e.Start(ctx(t), &again); err == nil || h2 != nil {
+		t.Fatalf("second Start = %v, %v; want an error and no handle", h2, err)
+	}
+	r, err := e.Wait(ctx(t), h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ExitCode != 0 || string(r.Output) != "first" {
+		t.Errorf("first attempt: exit %d, output %q; want 0, %q", r.ExitCode, r.Output, "first")
+	}
+}

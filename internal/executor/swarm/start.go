@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/api/types/swarm"
 
@@ -58,6 +59,13 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 			return h, err
 		}
 		return nil, err
+	}
+	// The same attempt started twice (by a baton that forgot the first
+	// start) must not touch the first one's volume, secrets or service.
+	if _, _, err := e.cli.ServiceInspectWithRaw(ctx, name, swarm.ServiceInspectOptions{}); err == nil {
+		return nil, fmt.Errorf("swarm: attempt %d of step %q already has service %s; remove it first", spec.Attempt, spec.Step, name)
+	} else if !cerrdefs.IsNotFound(err) {
+		return nil, fmt.Errorf("swarm: look for service %s: %w", name, err)
 	}
 	p, err := e.place(ctx, spec, name, labels)
 	if err != nil {

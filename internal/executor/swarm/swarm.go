@@ -51,7 +51,7 @@
 //
 // The Engine API has no events for tasks (its service events report spec
 // changes, not task states), so [Executor.Wait] polls the task with
-// backoff, up to [maxPoll] apart.
+// backoff, up to a second apart.
 package swarm
 
 import (

@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -20,12 +19,12 @@ import (
 // without baton asking (its node was drained, went down or left), or ran
 // it where its output cannot be read. The command may have run, in part:
 // the attempt failed, and is worth retrying.
-var ErrTaskLost = errors.New("task lost")
+var ErrTaskLost = fmt.Errorf("task lost: %w", executor.ErrLost)
 
 // ErrNotScheduled is returned by Wait when an attempt's task did not start
 // running within [Options.ScheduleTimeout]: no node fits its constraints
 // or limits, or its image could not be made ready.
-var ErrNotScheduled = errors.New("task not scheduled in time")
+var ErrNotScheduled = fmt.Errorf("task not scheduled in time: %w", executor.ErrLost)
 
 // Polling intervals of Wait and FollowLogs: the Engine API has no events
 // for task states.
