@@ -188,8 +188,8 @@ func TestFakeWaitEvicted(t *testing.T) {
 		p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "Evicted", "The node was low on resource: ephemeral-storage."
 	})
 	_, err := newTestExecutor(t, Options{Client: cs}).Wait(t.Context(), h)
-	if !errors.Is(err, executor.ErrNotFound) || errors.Is(err, executor.ErrNeverStarted) || !strings.Contains(err.Error(), "evicted") || !strings.Contains(err.Error(), "ephemeral-storage") {
-		t.Errorf("Wait: err = %v, want an eviction, as ErrNotFound, saying why", err)
+	if !errors.Is(err, executor.ErrLost) || errors.Is(err, executor.ErrNeverStarted) || !strings.Contains(err.Error(), "evicted") || !strings.Contains(err.Error(), "ephemeral-storage") {
+		t.Errorf("Wait: err = %v, want an eviction, as ErrLost, saying why", err)
 	}
 }
 

@@ -34,7 +34,7 @@ type verdict struct {
 
 // podError is a pod-level failure: what the cluster said, in words the
 // step's author can act on. kind is [executor.ErrImageNotFound],
-// [executor.ErrUnavailable], [executor.ErrNotFound] or nil; pending says
+// [executor.ErrUnavailable], [executor.ErrNotFound], [executor.ErrLost] or nil; pending says
 // the step's command never ran.
 type podError struct {
 	msg     string
@@ -76,7 +76,7 @@ func (e *Executor) judge(s *state, now time.Time) verdict {
 		if t.Reason == "ContainerStatusUnknown" {
 			return verdict{started: true, err: &podError{
 				msg:  fmt.Sprintf("kubernetes: the node %s lost the step's container of pod %s, so how it ended is unknown", pod.Spec.NodeName, pod.Name),
-				kind: executor.ErrNotFound,
+				kind: executor.ErrLost,
 			}}
 		}
 		return verdict{started: true, result: &executor.Result{
@@ -93,7 +93,7 @@ func (e *Executor) judge(s *state, now time.Time) verdict {
 	case corev1.PodFailed:
 		return verdict{started: cs != nil && cs.State.Running != nil, err: &podError{
 			msg:  fmt.Sprintf("kubernetes: pod %s failed before its step's container ended%s", pod.Name, said(pod.Status.Reason, pod.Status.Message)),
-			kind: executor.ErrNotFound,
+			kind: executor.ErrLost,
 		}}
 	case corev1.PodSucceeded:
 		// A kubelet always reports the container; this is belt and braces.
@@ -123,7 +123,7 @@ func (e *Executor) judgeNoPod(job *batchv1.Job, now time.Time) verdict {
 			}
 			return verdict{started: true, err: &podError{
 				msg:  fmt.Sprintf("kubernetes: the job failed and its pod is gone%s", said(c.Reason, c.Message)),
-				kind: executor.ErrNotFound,
+				kind: executor.ErrLost,
 			}}
 		case batchv1.JobComplete:
 			at := orNow(c.LastTransitionTime, now)
@@ -232,11 +232,11 @@ func clearlyNotFound(msg string) bool {
 // its node, preempted, deleted for a taint or by the eviction API.
 func disrupted(pod *corev1.Pod) error {
 	if pod.Status.Reason == "Evicted" {
-		return &podError{msg: fmt.Sprintf("kubernetes: pod %s was evicted from node %s%s", pod.Name, pod.Spec.NodeName, said("", pod.Status.Message)), kind: executor.ErrNotFound}
+		return &podError{msg: fmt.Sprintf("kubernetes: pod %s was evicted from node %s%s", pod.Name, pod.Spec.NodeName, said("", pod.Status.Message)), kind: executor.ErrLost}
 	}
 	for _, c := range pod.Status.Conditions {
 		if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
-			return &podError{msg: fmt.Sprintf("kubernetes: the cluster took pod %s away%s", pod.Name, said(c.Reason, c.Message)), kind: executor.ErrNotFound}
+			return &podError{msg: fmt.Sprintf("kubernetes: the cluster took pod %s away%s", pod.Name, said(c.Reason, c.Message)), kind: executor.ErrLost}
 		}
 	}
 	return nil

@@ -80,15 +80,15 @@ func TestFakeJudge(t *testing.T) {
 		{name: "Evicted", pod: testPod(time.Minute, func(p *corev1.Pod) {
 			terminated(137, "Error")(p)
 			p.Status.Reason, p.Status.Message = "Evicted", "The node was low on resource: memory."
-		}), started: true, exit: -1, kind: executor.ErrNotFound, says: "evicted from node node-1: The node was low on resource: memory."},
+		}), started: true, exit: -1, kind: executor.ErrLost, says: "evicted from node node-1: The node was low on resource: memory."},
 		{name: "Preempted", pod: testPod(time.Minute, func(p *corev1.Pod) {
 			p.Status.Phase = corev1.PodRunning
 			p.Status.Conditions = []corev1.PodCondition{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue, Reason: "PreemptionByScheduler", Message: "preempted by a higher priority pod"}}
-		}), started: true, exit: -1, kind: executor.ErrNotFound, says: "PreemptionByScheduler"},
-		{name: "NodeLost", pod: testPod(time.Minute, terminated(137, "ContainerStatusUnknown")), started: true, exit: -1, kind: executor.ErrNotFound, says: "lost the step's container"},
+		}), started: true, exit: -1, kind: executor.ErrLost, says: "PreemptionByScheduler"},
+		{name: "NodeLost", pod: testPod(time.Minute, terminated(137, "ContainerStatusUnknown")), started: true, exit: -1, kind: executor.ErrLost, says: "lost the step's container"},
 		{name: "PodFailedNoStatus", pod: testPod(time.Minute, func(p *corev1.Pod) {
 			p.Status.Phase, p.Status.Reason, p.Status.Message = corev1.PodFailed, "NodeShutdown", "the node shut down"
-		}), exit: -1, kind: executor.ErrNotFound, says: "NodeShutdown: the node shut down"},
+		}), exit: -1, kind: executor.ErrLost, says: "NodeShutdown: the node shut down"},
 		{name: "HelperFailed", pod: testPod(time.Minute, func(p *corev1.Pod) {
 			p.Status.Phase = corev1.PodFailed
 			p.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: helperContainer, State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 127, Reason: "StartError"}}}}
@@ -120,7 +120,7 @@ func TestFakeJudge(t *testing.T) {
 		}, started: true, exit: exitKilled},
 		{name: "FailedNoPod", job: func(j *batchv1.Job) {
 			j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}
-		}, started: true, exit: -1, kind: executor.ErrNotFound, says: "BackoffLimitExceeded"},
+		}, started: true, exit: -1, kind: executor.ErrLost, says: "BackoffLimitExceeded"},
 		{name: "NoPodYet", exit: -1, recheck: true},
 		{name: "NoPodEver", job: func(j *batchv1.Job) { j.Status.StartTime = ptr.To(metav1.NewTime(judgeNow.Add(-10 * time.Minute))) }, exit: -1, pending: true, says: "made no pod"},
 	} {
