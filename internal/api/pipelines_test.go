@@ -301,3 +301,46 @@ func (lowerScheme) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return http.DefaultTransport.RoundTrip(r)
 }
+
+// TestApplyRefusesUnknownExecutor: a definition naming an executor the
+// server does not have is a 400 that names the line and the executors it
+// has, and is not stored; the runs it makes record their executor, each
+// attempt too.
+func TestApplyRefusesUnknownExecutor(t *testing.T) {
+	t.Parallel()
+	bb := busybox(t)
+	s := newServer(t)
+	spec := "name: remote\nsteps:\n  - name: only\n    executor: cluster\n    command: [\"" + bb + "\", \"true\"]\n"
+	code, body := s.do("POST", "/api/v1/pipelines", spec)
+	if code != http.StatusBadRequest || !strings.Contains(body, `:4: steps[0].executor: \"cluster\" is not an executor of this server; it has process`) {
+		t.Fatalf("apply naming executor cluster: %d %s; want 400 naming the line and process", code, body)
+	}
+	if code, _ := s.do("GET", "/api/v1/pipelines/remote", ""); code != http.StatusNotFound {
+		t.Errorf("the refused pipeline is there: %d", code)
+	}
+	spec = strings.Replace(spec, "cluster", "process", 1)
+	if code, body := s.do("POST", "/api/v1/pipelines", spec); code != http.StatusCreated {
+		t.Fatalf("apply naming executor process: %d %s", code, body)
+	}
+	code, body = s.do("POST", "/api/v1/pipelines/remote/runs", "{}")
+	if code != http.StatusAccepted {
+		t.Fatalf("trigger: %d %s", code, body)
+	}
+	var run api.Run
+	if err := json.Unmarshal([]byte(body), &run); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := s.eng.Wait(ctx, run.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, body = s.do("GET", "/api/v1/runs/"+run.ID, "")
+	var got api.Run
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Executor != "process" || len(got.Steps) != 1 || len(got.Steps[0].Attempts) != 1 || got.Steps[0].Attempts[0].Executor != "process" {
+		t.Errorf("run: %s", body)
+	}
+}

@@ -62,9 +62,11 @@ type Attempt struct {
 	CleanupError string           `json:"cleanup_error,omitempty"`
 	CleanupTries int              `json:"cleanup_tries,omitempty"`
 	// ImageDigest is the image the attempt ran, by digest.
-	ImageDigest string     `json:"image_digest,omitempty"`
-	StartedAt   *time.Time `json:"started_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	ImageDigest string `json:"image_digest,omitempty"`
+	// Executor is the registry name of the executor that ran the attempt.
+	Executor   string     `json:"executor,omitempty"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
 
 // LogLine is one line a step printed.
@@ -115,7 +117,7 @@ func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {
 		out[i].Attempts = append(out[i].Attempts, Attempt{
 			Attempt: a.Attempt, Status: a.Status, ExitCode: a.ExitCode, Error: a.Error,
 			Removed: a.Removed, CleanupError: a.CleanupError, CleanupTries: a.CleanupTries, ImageDigest: a.ImageDigest,
-			StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
+			Executor: a.Executor, StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
 		})
 	}
 	return out

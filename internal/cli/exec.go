@@ -18,15 +18,16 @@ import (
 )
 
 func runExec(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "exec", "exec -f FILE [-p NAME=VALUE]... [flags]")
+	fs := newFlags(env, "exec", "exec -f FILE [-p NAME=VALUE]... [--config FILE] [flags]")
 	file := fs.String("f", "", "pipeline definition `file` (required)")
 	params := paramFlag{}
 	fs.Var(params, "p", "param as `NAME=VALUE`; repeat for several")
-	execName := fs.String("executor", "auto", executorUsage)
-	dataDir := fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database")
+	cfgFile := configFlag(fs)
+	fs.String("executor", "auto", executorUsage)
+	fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database")
 	output := outputFlag(fs)
-	listen := fs.String("listen", "0.0.0.0:0", "`addr` of the callback API steps post outputs to")
-	callback := fs.String("callback-url", "", "callback base `url` as steps see it (default: derived from --listen and the executor)")
+	fs.String("listen", execListen, "`addr` of the callback API steps post outputs to (a config file's listen: is the server's, not this)")
+	fs.String("callback-url", "", "callback base `url` as steps see it (default: derived from --listen and the executor)")
 	quiet := fs.Bool("quiet", false, "do not show what steps print (it stays in the logs: 'baton logs --data-dir DIR RUN')")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -38,16 +39,17 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	if *file == "" {
 		return usagef("no pipeline given; use -f FILE")
 	}
-	if err := checkExecutorName(*execName); err != nil {
+	// exec serves the steps' callbacks only: the server's address and dev
+	// mode in a shared config file are not its own.
+	cfg, err := loadConfig(env, fs, *cfgFile, map[string][]string{"listen": {execListen}, "dev": {"false"}})
+	if err != nil {
 		return err
 	}
 	data, err := os.ReadFile(*file)
 	if err != nil {
 		return fmt.Errorf("read pipeline: %w", err)
 	}
-	l, err := openLocal(ctx, env, localOptions{
-		dataDir: *dataDir, executor: *execName, listen: *listen, callbackURL: *callback, logLevel: slog.LevelWarn, callbacksOnly: true,
-	})
+	l, err := openLocal(ctx, env, localOptions{cfg: cfg, logLevel: slog.LevelWarn, callbacksOnly: true})
 	if err != nil {
 		return err
 	}
@@ -68,7 +70,7 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	}
 	start := time.Now()
 	p := newProgress(env.Stderr, isTerminal(env.Stderr))
-	fmt.Fprintf(env.Stderr, "run %s of %s (revision %d) on %s\n", run.ID, row.Name, row.Revision, l.exec.Name())
+	fmt.Fprintf(env.Stderr, "run %s of %s (revision %d) on %s\n", run.ID, row.Name, row.Revision, run.Executor)
 	var logs *storeLogs
 	if !*quiet {
 		logs = &storeLogs{st: l.st, after: make(map[string]int64)}
@@ -105,6 +107,10 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 }
+
+// execListen is where exec listens for callbacks unless told otherwise:
+// any free port.
+const execListen = "0.0.0.0:0"
 
 // trimInvalid drops the "invalid input: " prefix the engine puts on errors
 // about what the user wrote.

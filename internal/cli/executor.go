@@ -14,18 +14,18 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/executor/docker"
-	"github.com/baton-dev/baton/internal/executor/noop"
-	"github.com/baton-dev/baton/internal/executor/process"
+	"github.com/baton-dev/baton/internal/executor/registry"
 	"github.com/baton-dev/baton/internal/store"
 )
 
-// executorNames lists what --executor accepts.
+// executorNames lists what --executor accepts without a config file.
 const executorNames = "auto, docker, process"
 
 // executorUsage is the help of --executor.
-const executorUsage = "where steps run: " + executorNames + "; auto is docker if its engine answers at the data dir's first start, else process, and keeps to that choice at later starts"
+const executorUsage = "where steps run: with a config file, one of the executors it names (default: its default_executor); without, " + executorNames + "; auto is docker if its engine answers at the data dir's first start, else process, and keeps to that choice at later starts"
 
 // executorFile, in a data dir, names the executor `--executor auto` chose at
 // the dir's first start. Later starts keep to it: a data dir whose runs were
@@ -33,62 +33,107 @@ const executorUsage = "where steps run: " + executorNames + "; auto is docker if
 // happened not to answer.
 const executorFile = "executor"
 
-// pingTimeout bounds how long the Docker engine has to answer at start.
+// pingTimeout bounds how long an executor's engine has to answer at start.
 const pingTimeout = 3 * time.Second
 
-// checkExecutorName rejects an --executor value before anything is opened.
-func checkExecutorName(name string) error {
-	switch strings.ToLower(name) {
-	case "auto", "docker", "process", "noop", "":
-		return nil
-	}
-	return usagef("unknown executor %q; use one of %s", name, executorNames)
+// pinger is an executor that can say whether its engine answers.
+type pinger interface {
+	Ping(ctx context.Context) error
 }
 
-// openExecutor builds the executor --executor names, resolving auto through
-// the data dir's record, and refuses one that is not the executor the data
-// dir's unfinished runs were made for. This is the one place the set of
-// executors is known.
-func openExecutor(ctx context.Context, name, dataDir string, st store.Store, log *slog.Logger, stderr io.Writer) (executor.Executor, error) {
-	name = strings.ToLower(name)
-	recorded := false
-	if name == "auto" || name == "" {
-		var err error
-		if name, recorded, err = resolveAuto(ctx, dataDir, st, log, stderr); err != nil {
-			return nil, err
+// openExecutors builds the executors steps run on, through the registry,
+// and returns them with the default's name. With a config file naming
+// executors, they are those; without, the one --executor names, under its
+// type's name (docker or process, as handles and runs have always said),
+// auto resolved through the data dir's record, and refused when it is not
+// the executor the data dir's unfinished runs were made for.
+func openExecutors(ctx context.Context, cfg *config.Config, st store.Store, log *slog.Logger, stderr io.Writer) (*registry.Set, string, error) {
+	instance, err := instanceID(cfg.DataDir)
+	if err != nil {
+		return nil, "", err
+	}
+	env := &registry.Env{
+		DataDir: cfg.DataDir, Instance: instance, SecretsDir: cfg.SecretsDir, Logger: log,
+		DefaultLimits: executor.Limits{MemoryBytes: cfg.DefaultMemory, PIDs: cfg.DefaultPIDs},
+	}
+	if len(cfg.Executors) > 0 {
+		set, err := openConfigured(ctx, cfg, st, env, log)
+		return set, cfg.DefaultExecutor, err
+	}
+	name, recorded := cfg.DefaultExecutor, false
+	if name == config.ExecutorAuto {
+		if name, recorded, err = resolveAuto(ctx, cfg.DataDir, st, log, stderr); err != nil {
+			return nil, "", err
 		}
 	}
-	var exec executor.Executor
-	switch name {
-	case "process":
-		exec = process.New(process.Options{Dir: filepath.Join(dataDir, "process"), Logger: log})
-	case "noop": // for benchmarks; not listed in help
-		exec = noop.New()
-	case "docker":
-		d, err := newDocker(dataDir, log)
-		if err == nil {
-			err = pingDocker(ctx, d)
-			if err != nil {
-				d.Close()
+	set, err := registry.New().Build(ctx, map[string]*config.Executor{name: config.NewExecutor(name, name)}, env)
+	if err != nil {
+		return nil, "", err
+	}
+	if p, ok := set.Executors[name].(pinger); ok && name == config.ExecutorDocker {
+		if err := ping(ctx, p); err != nil {
+			set.Close()
+			if recorded {
+				return nil, "", fmt.Errorf("docker engine does not answer: %w; this data dir runs its steps in docker (recorded in %s at its first start): "+
+					"start dockerd, or choose with --executor (process runs steps as local processes, without container isolation, and is refused while runs made for docker are unfinished)",
+					err, filepath.Join(cfg.DataDir, executorFile))
 			}
+			return nil, "", fmt.Errorf("docker engine does not answer: %w; start dockerd, or use --executor process to run steps as local processes", err)
 		}
-		if err != nil && recorded {
-			return nil, fmt.Errorf("docker engine does not answer: %w; this data dir runs its steps in docker (recorded in %s at its first start): "+
-				"start dockerd, or choose with --executor (process runs steps as local processes, without container isolation, and is refused while runs made for docker are unfinished)",
-				err, filepath.Join(dataDir, executorFile))
-		}
-		if err != nil {
-			return nil, fmt.Errorf("docker engine does not answer: %w; start dockerd, or use --executor process to run steps as local processes", err)
-		}
-		exec = d
-	default:
-		return nil, checkExecutorName(name)
 	}
-	if err := checkUnfinished(ctx, st, exec.Name(), dataDir); err != nil {
-		closeExecutor(exec)
+	if err := checkUnfinished(ctx, st, name, cfg.DataDir); err != nil {
+		set.Close()
+		return nil, "", err
+	}
+	return set, name, nil
+}
+
+// openConfigured builds the executors a config file names and checks that
+// each one's engine answers. Unfinished runs made for an executor the file
+// does not name are not refused: the engine leaves them waiting, saying
+// why, and they may be canceled.
+func openConfigured(ctx context.Context, cfg *config.Config, st store.Store, env *registry.Env, log *slog.Logger) (*registry.Set, error) {
+	set, err := registry.New().Build(ctx, cfg.Executors, env)
+	if err != nil {
 		return nil, err
 	}
-	return exec, nil
+	for _, name := range set.Names() {
+		p, ok := set.Executors[name].(pinger)
+		if !ok {
+			continue
+		}
+		if err := ping(ctx, p); err != nil {
+			set.Close()
+			return nil, fmt.Errorf("executor %q (type %s, %s) does not answer: %w; start it, fix its entry, or remove it from the config file",
+				name, set.Types[name], cfg.Executors[name].Where(), err)
+		}
+	}
+	runs, err := st.RunList(ctx, &store.RunListParams{Statuses: []store.RunStatus{store.RunQueued, store.RunRunning}})
+	if err != nil {
+		set.Close()
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	}
+	for _, r := range runs {
+		if _, ok := set.Executors[r.Executor]; !ok {
+			log.Warn("an unfinished run waits for an executor the config file does not name", "run_id", r.ID, "executor", r.Executor, "executors", set.Names())
+		}
+	}
+	return set, nil
+}
+
+func ping(ctx context.Context, p pinger) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	return p.Ping(ctx)
+}
+
+// executorSummary says where steps run, for the start-up line.
+func (l *local) executorSummary() string {
+	names := l.execs.Names()
+	if len(names) == 1 {
+		return "executor " + names[0]
+	}
+	return fmt.Sprintf("executors %s, default %s", strings.Join(names, ", "), l.eng.DefaultExecutor())
 }
 
 // resolveAuto returns the executor auto means for a data dir: the one
@@ -105,14 +150,14 @@ func resolveAuto(ctx context.Context, dataDir string, st store.Store, log *slog.
 	if err != nil {
 		return "", false, fmt.Errorf("open store in %s: %w", dataDir, err)
 	}
-	if len(runs) > 0 && checkExecutorName(runs[0].Executor) == nil && runs[0].Executor != "" {
+	if len(runs) > 0 && (runs[0].Executor == config.ExecutorDocker || runs[0].Executor == config.ExecutorProcess) {
 		// A data dir from before the record was kept: stay where its runs are.
 		name, recorded = runs[0].Executor, true
 	} else {
 		name = "process"
-		d, err := newDocker(dataDir, log)
+		d, err := docker.New(docker.Options{Logger: log})
 		if err == nil {
-			err = pingDocker(ctx, d)
+			err = ping(ctx, d)
 			d.Close()
 		}
 		if err == nil {
@@ -181,27 +226,6 @@ func checkUnfinished(ctx context.Context, st store.Store, name, dataDir string) 
 	return fmt.Errorf("%d unfinished run(s) in %s (run %s first) were made for the %s executor, and a run only ever runs on its own; "+
 		"start with --executor %s to finish them, or use another --data-dir for the %s executor",
 		len(other), dataDir, other[0].ID, other[0].Executor, other[0].Executor, name)
-}
-
-func newDocker(dataDir string, log *slog.Logger) (*docker.Executor, error) {
-	instance, err := instanceID(dataDir)
-	if err != nil {
-		return nil, err
-	}
-	return docker.New(docker.Options{Logger: log, Instance: instance})
-}
-
-func pingDocker(ctx context.Context, d *docker.Executor) error {
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
-	defer cancel()
-	return d.Ping(ctx)
-}
-
-// closeExecutor releases what an executor holds, if it holds anything.
-func closeExecutor(exec executor.Executor) {
-	if c, ok := exec.(io.Closer); ok {
-		_ = c.Close()
-	}
 }
 
 // instanceID names this installation, so that its containers are told from

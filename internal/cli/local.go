@@ -10,13 +10,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
 	"github.com/baton-dev/baton/internal/auth"
+	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/engine"
-	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/executor/registry"
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/secret"
 	"github.com/baton-dev/baton/internal/store/sqlite"
@@ -27,14 +29,14 @@ import (
 // API listening for callbacks and clients. Fields are set in the order they
 // are opened; [local.close] releases whatever is set, in reverse.
 type local struct {
-	log  *slog.Logger
-	lock *os.File
-	st   *sqlite.Store
-	exec executor.Executor
-	ln   net.Listener // the API's
-	// cbLn, when set, serves the steps' callbacks alone, on the docker
-	// bridge's address: the API's own address is one containers cannot reach.
-	cbLn    net.Listener
+	log   *slog.Logger
+	lock  *os.File
+	st    *sqlite.Store
+	execs *registry.Set
+	ln    net.Listener // the API's
+	// cbLns serve the steps' callbacks alone, each on a docker bridge's
+	// address: the API's own address is one containers cannot reach.
+	cbLns   []net.Listener
 	eng     *engine.Engine
 	api     *api.Server
 	servers []*http.Server
@@ -42,22 +44,10 @@ type local struct {
 
 // localOptions say how to build a [local].
 type localOptions struct {
-	dataDir     string
-	executor    string
-	listen      string
-	callbackURL string
-	logLevel    slog.Level
-	maxParallel int
+	cfg      *config.Config
+	logLevel slog.Level
 	// callbacksOnly serves the steps' callbacks and nothing else (exec).
 	callbacksOnly bool
-	// dev serves the API without tokens; only on loopback.
-	dev             bool
-	tlsCert, tlsKey string
-	secretKeyFile   string
-	oldSecretKeys   []string
-	imagePolicy     imagepolicy.Policy
-	allowCaps       []string
-	defaultLimits   executor.Limits
 }
 
 // defaultDataDir is where state lives when no --data-dir is given.
@@ -65,13 +55,7 @@ func defaultDataDir(env *Env) string {
 	if d := env.Getenv("BATON_DATA_DIR"); d != "" {
 		return d
 	}
-	if d := env.Getenv("XDG_DATA_HOME"); d != "" {
-		return filepath.Join(d, "baton")
-	}
-	if home, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(home, ".local", "share", "baton")
-	}
-	return ".baton"
+	return config.DefaultDataDir(env.Getenv)
 }
 
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
@@ -79,55 +63,56 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 }
 
 func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err error) {
+	cfg := o.cfg
 	l := &local{log: newLogger(env.Stderr, o.logLevel)}
 	defer func() {
 		if err != nil {
 			l.close()
 		}
 	}()
-	if l.lock, err = lockDataDir(o.dataDir); err != nil {
+	if l.lock, err = lockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	ring, err := loadKeyring(env, o)
+	ring, err := loadKeyring(env, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if l.st, err = sqlite.Open(ctx, filepath.Join(o.dataDir, "baton.db"), sqlite.Options{Logger: l.log,
-		IdentityFile: filepath.Join(o.dataDir, sqlite.IdentityFileName)}); err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", o.dataDir, err)
+	if l.st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "baton.db"), sqlite.Options{Logger: l.log,
+		IdentityFile: filepath.Join(cfg.DataDir, sqlite.IdentityFileName)}); err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
 	}
 	vlt := vault.New(l.st, ring)
-	if l.exec, err = openExecutor(ctx, o.executor, o.dataDir, l.st, l.log, env.Stderr); err != nil {
+	var def string
+	if l.execs, def, err = openExecutors(ctx, cfg, l.st, l.log, env.Stderr); err != nil {
 		return nil, err
 	}
-	if l.ln, err = net.Listen("tcp", o.listen); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w; choose another address with --listen", o.listen, err)
+	if l.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w; choose another address with --listen", cfg.Listen, err)
 	}
-	cb, err := l.stepCallbackURL(ctx, o)
+	callbacks, err := l.stepCallbackURLs(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	cfg := engine.Config{
-		Store: l.st, Executor: l.exec, CallbackURL: cb, Logger: l.log, MaxParallel: o.maxParallel,
-		Secrets: vlt, AllowCaps: o.allowCaps, Sealer: ring,
+	ecfg := engine.Config{
+		Store: l.st, Executors: l.execs.Executors, DefaultExecutor: def, CallbackURLs: callbacks,
+		Logger: l.log, MaxParallel: cfg.MaxParallelSteps, Secrets: vlt, AllowCaps: cfg.AllowCap, Sealer: ring,
+		LogCap: cfg.LogCap,
 	}
-	if l.exec.Name() == "docker" {
-		// Server-wide defaults bound containers; a local process cannot be
-		// bound the same way, so they do not apply to it.
-		cfg.DefaultLimits = o.defaultLimits
+	// The server-wide default limits are the container executors' own
+	// (see openExecutors): a local process cannot be bound the same way.
+	policy := imagepolicy.Policy{Allow: cfg.AllowImage, RequireDigest: cfg.RequireDigest}
+	if len(policy.Allow) > 0 || policy.RequireDigest {
+		ecfg.ImagePolicy = policy.Check
 	}
-	if len(o.imagePolicy.Allow) > 0 || o.imagePolicy.RequireDigest {
-		cfg.ImagePolicy = o.imagePolicy.Check
-	}
-	if l.eng, err = engine.New(cfg); err != nil {
+	if l.eng, err = engine.New(ecfg); err != nil {
 		return nil, err
 	}
 	apiOpts := api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: o.callbacksOnly}
-	if !o.dev && !o.callbacksOnly {
+	if !cfg.Dev && !o.callbacksOnly {
 		apiOpts.Auth = auth.New(l.st)
 		// Before the first request can arrive: a client that sees the
 		// server answer finds a valid token in the file.
-		path, err := auth.Bootstrap(ctx, l.st, o.dataDir, time.Now())
+		path, err := auth.Bootstrap(ctx, l.st, cfg.DataDir, time.Now())
 		if err != nil {
 			return nil, err
 		}
@@ -136,15 +121,15 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 		}
 	}
 	l.api = api.New(l.eng, l.st, apiOpts)
-	l.serve(l.ln, l.api, o)
-	if l.cbLn != nil {
-		l.serve(l.cbLn, api.New(l.eng, l.st, api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: true}), o)
+	l.serve(l.ln, l.api, cfg)
+	for _, ln := range l.cbLns {
+		l.serve(ln, api.New(l.eng, l.st, api.Options{Logger: l.log, Vault: vlt, CallbacksOnly: true}), cfg)
 	}
 	return l, nil
 }
 
 // serve serves h on ln until [local.close].
-func (l *local) serve(ln net.Listener, h http.Handler, o localOptions) {
+func (l *local) serve(ln net.Listener, h http.Handler, cfg *config.Config) {
 	// Deadlines, header and connection limits: slow clients cannot hold
 	// the connections steps and clients need.
 	srv := api.NewHTTPServer(h, l.log, api.Limits{})
@@ -152,8 +137,8 @@ func (l *local) serve(ln net.Listener, h http.Handler, o localOptions) {
 	l.servers = append(l.servers, srv)
 	go func() {
 		var err error
-		if o.tlsCert != "" {
-			err = srv.ServeTLS(ln, o.tlsCert, o.tlsKey)
+		if cfg.TLSCert != "" {
+			err = srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
 		} else {
 			err = srv.Serve(ln)
 		}
@@ -165,7 +150,7 @@ func (l *local) serve(ln net.Listener, h http.Handler, o localOptions) {
 
 // loadKeyring finds the key secrets are sealed with: BATON_SECRET_KEY, else
 // the key file, which is made at the first start when it is the default one.
-func loadKeyring(env *Env, o localOptions) (*secret.Keyring, error) {
+func loadKeyring(env *Env, cfg *config.Config) (*secret.Keyring, error) {
 	var primary *secret.Key
 	var err error
 	if text := env.Getenv("BATON_SECRET_KEY"); text != "" {
@@ -174,9 +159,9 @@ func loadKeyring(env *Env, o localOptions) (*secret.Keyring, error) {
 			return nil, fmt.Errorf("BATON_SECRET_KEY: %w", err)
 		}
 	} else {
-		file := o.secretKeyFile
+		file := cfg.SecretKeyFile
 		if file == "" {
-			file = filepath.Join(o.dataDir, "secret.key")
+			file = filepath.Join(cfg.DataDir, "secret.key")
 			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 				if err := secret.GenerateKeyFile(file); err != nil {
 					return nil, err
@@ -188,7 +173,7 @@ func loadKeyring(env *Env, o localOptions) (*secret.Keyring, error) {
 		}
 	}
 	var old []*secret.Key
-	for _, f := range o.oldSecretKeys {
+	for _, f := range cfg.OldSecretKeyFile {
 		k, err := secret.LoadKey(f)
 		if err != nil {
 			return nil, err
@@ -213,7 +198,7 @@ func (l *local) close() {
 	scancel()
 	// Listeners never served are still open; closing a served one again is
 	// harmless.
-	for _, ln := range []net.Listener{l.cbLn, l.ln} {
+	for _, ln := range append(slices.Clone(l.cbLns), l.ln) {
 		if ln != nil {
 			_ = ln.Close()
 		}
@@ -225,8 +210,8 @@ func (l *local) close() {
 			engineDone = false // its goroutines may still use the executor
 		}
 	}
-	if l.exec != nil && engineDone {
-		closeExecutor(l.exec)
+	if l.execs != nil && engineDone {
+		l.execs.Close()
 	}
 	if l.st != nil {
 		if err := l.st.Close(); err != nil {

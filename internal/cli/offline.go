@@ -9,6 +9,7 @@ import (
 
 	"github.com/baton-dev/baton/internal/api"
 	"github.com/baton-dev/baton/internal/auth"
+	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/store/sqlite"
 	"github.com/baton-dev/baton/internal/vault"
@@ -59,7 +60,7 @@ func setLocalSecret(ctx context.Context, env *Env, dataDir, name string, value [
 		return err
 	}
 	defer o.close()
-	ring, err := loadKeyring(env, localOptions{dataDir: dataDir})
+	ring, err := loadKeyring(env, &config.Config{DataDir: dataDir})
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -43,26 +42,8 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 }
 
 // parseAge reads a duration as Go writes it (90m, 720h) or in whole days
-// (30d).
-func parseAge(s string) (time.Duration, error) {
-	var d time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil || n > 1<<20 {
-			return 0, fmt.Errorf("%q is not a duration; write e.g. 30d or 720h", s)
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("%q is not a duration; write e.g. 30d or 720h", s)
-		}
-	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%q must be longer than 0", s)
-	}
-	return d, nil
-}
+// (30d), as the config's retention is.
+func parseAge(s string) (time.Duration, error) { return config.ParseAge(s) }
 
 // pruneEvery deletes, until ctx ends, the runs that ended longer than
 // retention ago: once at start, then at an interval of a tenth of the

@@ -68,6 +68,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 	}
 	w := env.Stdout
 	fmt.Fprintf(w, "run:      %s\npipeline: %s (revision %d)\nstatus:   %s\n", r.ID, r.Pipeline, r.Revision, r.Status)
+	if r.Executor != "" {
+		fmt.Fprintf(w, "executor: %s\n", r.Executor)
+	}
 	if r.RetryOf != "" {
 		fmt.Fprintf(w, "re-runs:  %s\n", r.RetryOf)
 	}
@@ -79,6 +82,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Status)
 		for _, a := range s.Attempts {
 			line := fmt.Sprintf("    attempt %d: %s", a.Attempt, a.Status)
+			if a.Executor != "" {
+				line += " on " + a.Executor
+			}
 			if a.ExitCode != nil {
 				line += fmt.Sprintf(", exit %d", *a.ExitCode)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -21,7 +22,9 @@ func newDockerHarness(t testing.TB, configure ...func(*engine.Config)) (*harness
 	image := dockertest.BusyboxImage(t)
 	// An instance of its own: Reap in one test must never touch the
 	// containers of another running in parallel.
-	d, err := docker.New(docker.Options{Instance: fmt.Sprintf("enginetest-%d-%d", os.Getpid(), harnessSeq.Add(1))})
+	// Each attempt's /baton is a tmpfs under OutputDir where the tests may mount.
+	d, err := docker.New(docker.Options{Instance: fmt.Sprintf("enginetest-%d-%d", os.Getpid(), harnessSeq.Add(1)),
+		OutputDir: filepath.Join(t.TempDir(), "outputs")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -20,14 +21,29 @@ import (
 	"github.com/baton-dev/baton/internal/store"
 )
 
-// Config is what an [Engine] needs. Store and Executor are required.
+// Config is what an [Engine] needs. Store and an executor (Executors, or
+// Executor) are required.
 type Config struct {
-	Store    store.Store
+	Store store.Store
+	// Executors are where steps run, by registry name: the name pipelines
+	// pick them with (executor:), and the one their handles are stored
+	// with.
+	Executors map[string]executor.Executor
+	// DefaultExecutor names the one of Executors that runs the steps of
+	// pipelines that name none. It may be left empty when there is one.
+	DefaultExecutor string
+	// Executor is the short form of an engine with a single executor:
+	// when Executors is empty, the engine has this one, named by its
+	// [executor.Executor.Name].
 	Executor executor.Executor
 	// CallbackURL is the base URL of baton's API as a step sees it, e.g.
 	// http://host.docker.internal:8080. Empty means steps get no callback.
 	CallbackURL string
-	Logger      *slog.Logger
+	// CallbackURLs, by executor name, replace CallbackURL for the steps of
+	// that executor: a container reaches the API at another address than a
+	// local process does.
+	CallbackURLs map[string]string
+	Logger       *slog.Logger
 	// StopGrace is how long a stopped step may take to exit before it is
 	// killed. Default 10s.
 	StopGrace time.Duration
@@ -85,9 +101,13 @@ var (
 
 // Engine runs pipelines. It is safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	st      store.Store
-	exec    executor.Executor
+	cfg Config
+	st  store.Store
+	// execs are the executors by registry name; names lists them sorted;
+	// def is the default's name.
+	execs   map[string]executor.Executor
+	names   []string
+	def     string
 	log     *slog.Logger
 	changes *changes
 
@@ -119,8 +139,12 @@ type specKey struct {
 // New returns an engine. It starts nothing until [Engine.Resume] or
 // [Engine.Submit] is called.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Store == nil || cfg.Executor == nil {
-		return nil, errors.New("engine: a store and an executor are required")
+	if cfg.Store == nil {
+		return nil, errors.New("engine: a store is required")
+	}
+	execs, def, err := executorSet(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -147,7 +171,9 @@ func New(cfg Config) (*Engine, error) {
 	ctx, stop := context.WithCancelCause(context.Background())
 	e := &Engine{
 		cfg:     cfg,
-		exec:    cfg.Executor,
+		execs:   execs,
+		names:   slices.Sorted(maps.Keys(execs)),
+		def:     def,
 		log:     cfg.Logger,
 		changes: newChanges(),
 		ctx:     ctx,
@@ -165,13 +191,18 @@ func New(cfg Config) (*Engine, error) {
 // Metrics returns the engine's metrics.
 func (e *Engine) Metrics() *metrics.Metrics { return e.cfg.Metrics }
 
-// Executor returns the executor steps run on.
-func (e *Engine) Executor() executor.Executor { return e.exec }
+// Executors returns the registry names of the engine's executors, sorted.
+func (e *Engine) Executors() []string { return slices.Clone(e.names) }
+
+// DefaultExecutor returns the name of the executor that runs the steps of
+// pipelines that name none.
+func (e *Engine) DefaultExecutor() string { return e.def }
 
 // Apply validates a pipeline definition and stores it, as a new revision when
-// it changed.
+// it changed. A definition naming an executor the engine does not have is
+// refused.
 func (e *Engine) Apply(ctx context.Context, filename string, data []byte) (*store.PipelineRow, *pipeline.Spec, error) {
-	spec, err := pipeline.Parse(filename, data)
+	spec, err := pipeline.ParseWith(filename, data, &pipeline.Options{Executors: e.names})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -231,7 +262,7 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 	if err != nil {
 		return nil, err
 	}
-	run, err := e.create(ctx, spec, rev, p.Params, nil, "")
+	run, err := e.create(ctx, spec, rev, p.Params, nil, "", e.runExecutor(spec))
 	if err != nil {
 		return nil, err
 	}
@@ -241,8 +272,14 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 	return run, nil
 }
 
-// create resolves a run's params and variables and stores it.
-func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf string) (*store.RunRow, error) {
+// create resolves a run's params and variables and stores it, for the
+// executor named exec. A run that needs an executor the engine does not
+// have is refused: nothing here could run it.
+func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf, exec string) (*store.RunRow, error) {
+	if name := e.lacking(exec, spec); name != "" {
+		return nil, fmt.Errorf("%w: pipeline %q runs steps on executor %q, which this server does not have (it has %s); change the pipeline's executor:, or start the server with that executor",
+			ErrInvalid, spec.Name, name, e.quotedNames())
+	}
 	params, err := spec.ResolveParams(given)
 	if err != nil {
 		return nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
@@ -259,7 +296,7 @@ func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given
 	}
 	run, err := e.st.RunCreate(ctx, &store.RunCreateParams{
 		ID: id, Pipeline: spec.Name, Revision: rev, Params: params, Vars: vars,
-		Executor: e.exec.Name(), Steps: steps, Done: done, RetryOf: retryOf, Now: now,
+		Executor: exec, Steps: steps, Done: done, RetryOf: retryOf, Now: now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: create run of %q: %w", spec.Name, err)
@@ -290,12 +327,15 @@ func (e *Engine) Resume(ctx context.Context) error {
 		return a.CreatedAt.Compare(b.CreatedAt)
 	})
 	for _, run := range runs {
-		if !e.adopt(ctx, run) {
+		if !e.adopt(ctx, run, nil) {
 			continue // another executor's run: see adopt
 		}
 		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
 		if err != nil {
 			return err
+		}
+		if !e.adopt(ctx, run, spec) {
+			continue // a step of it runs on an executor this server lacks
 		}
 		if err := e.start(run, spec, false); err != nil {
 			return err
@@ -352,15 +392,18 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	}
 	// The run's runner cancels it; a run nobody drives yet (left by an
 	// earlier life, not yet resumed) gets one, which stops what runs.
-	if run.Executor == e.exec.Name() {
+	if _, ok := e.execs[run.Executor]; ok {
 		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
-		if err == nil {
+		switch {
+		case err != nil:
+			e.log.Warn("cancel a run without its pipeline", "run_id", runID, "err", err)
+		case e.lacking(run.Executor, spec) == "":
 			err = e.start(run, spec, false)
+			if err == nil || errors.Is(err, errShutdown) {
+				return nil // canceling, or recorded for the next life to cancel
+			}
+			e.log.Warn("cancel a run", "run_id", runID, "err", err)
 		}
-		if err == nil || errors.Is(err, errShutdown) {
-			return nil // canceling, or recorded for the next life to cancel
-		}
-		e.log.Warn("cancel a run without its pipeline", "run_id", runID, "err", err)
 	}
 	// Another executor's run, or one whose pipeline is gone: nothing of it
 	// runs here, so it ends here; a server with its executor removes what

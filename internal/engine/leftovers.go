@@ -22,18 +22,8 @@ import (
 // No attempt of the run runs by now, so nothing it holds is still needed.
 // While a run is driven, [Engine.Reap] leaves what it holds to this.
 func (r *runner) sweep(ctx context.Context) {
-	owned, ok, err := r.e.listOwned(ctx)
-	if err != nil {
-		r.e.log.Warn("look for leftovers of the run", "run_id", r.run.ID, "err", err)
-	}
-	if ok && err == nil {
-		for _, o := range owned {
-			if o.RunID != r.run.ID || r.e.checkOwner(o.Handle) != nil {
-				continue
-			}
-			r.e.log.Warn("removing a leftover of the run", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "handle", o.Handle.ID)
-			r.removeLeftover(ctx, o.Step, o.Attempt, o.Handle)
-		}
+	for _, name := range r.e.names {
+		r.sweepExecutor(ctx, name)
 	}
 	attempts, err := r.e.st.AttemptList(ctx, r.run.ID)
 	if err != nil {
@@ -49,12 +39,33 @@ func (r *runner) sweep(ctx context.Context) {
 	}
 }
 
+// sweepExecutor removes what the executor named name holds of the run.
+func (r *runner) sweepExecutor(ctx context.Context, name string) {
+	owned, ok, err := r.e.listOwned(ctx, name)
+	if err != nil {
+		r.e.log.Warn("look for leftovers of the run", "run_id", r.run.ID, "executor", name, "err", err)
+	}
+	if !ok || err != nil {
+		return
+	}
+	for _, o := range owned {
+		if o.RunID != r.run.ID {
+			continue
+		}
+		if a, err := r.e.st.AttemptGet(ctx, o.RunID, o.Step, o.Attempt); err == nil && !madeBy(a, name) {
+			continue // another executor of this engine lists it too; it is that one's
+		}
+		r.e.log.Warn("removing a leftover of the run", "run_id", r.run.ID, "step", o.Step, "attempt", o.Attempt, "executor", name, "handle", o.Handle.ID)
+		r.removeLeftover(ctx, o.Step, o.Attempt, o.Handle)
+	}
+}
+
 // removeLeftover removes what h names and records it on the attempt, if
 // there is one.
 func (r *runner) removeLeftover(ctx context.Context, step string, attempt int, h *executor.Handle) {
 	err := r.e.remove(ctx, h)
 	if err != nil {
-		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(r.e.exec.Name()).Inc()
+		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(h.Executor).Inc()
 		r.e.log.Warn("remove leftover", "run_id", r.run.ID, "step", step, "attempt", attempt, "err", err)
 	}
 	a, aerr := r.e.st.AttemptGet(ctx, r.run.ID, step, attempt)

@@ -76,7 +76,8 @@ type logSink struct {
 // them. Lines up to logged are already stored and are skipped.
 func (r *runner) followLogs(step string, attempt int, h *executor.Handle, logged time.Time) *logSink {
 	s := r.newLogSink(step, attempt, logged)
-	f, ok := r.e.exec.(executor.LogFollower)
+	x, _ := r.e.owner(h) // nil for a handle of no executor of this engine's: nothing to follow
+	f, ok := x.(executor.LogFollower)
 	if !ok {
 		s.cancel = func() {}
 		close(s.done)
@@ -86,7 +87,7 @@ func (r *runner) followLogs(step string, attempt int, h *executor.Handle, logged
 	s.cancel = cancel
 	go func() {
 		defer close(s.done)
-		if err := f.FollowLogs(ctx, h, s.add); err != nil && ctx.Err() == nil {
+		if err := f.FollowLogs(ctx, native(h, x), s.add); err != nil && ctx.Err() == nil {
 			r.e.log.Warn("follow logs", "run_id", r.run.ID, "step", step, "err", err)
 		}
 	}()

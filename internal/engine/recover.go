@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
 
@@ -30,29 +31,69 @@ func (e *Engine) Recover(ctx context.Context) error {
 	return nil
 }
 
-// Reap removes everything the executor holds that belongs to no running
+// Reap removes everything the executors hold that belongs to no running
 // attempt of a run this engine drives: containers of finished attempts whose
 // removal was cut short, and those of runs that ended while baton was down.
-// Their logs were archived before their attempt ended.
+// Their logs were archived before their attempt ended. Every executor that
+// can list what it holds ([executor.Lister]) is asked; one that cannot
+// answer does not keep the others' leftovers in place, and its error is
+// returned once they are done.
 //
-// Only what this engine's executor made is removed: an attempt another
-// executor made is left in place, and its cleanup error says so.
+// Only the executor that made an attempt removes it: an attempt made by an
+// executor this engine does not have is left in place, and its cleanup
+// error says so.
 func (e *Engine) Reap(ctx context.Context) (int, error) {
-	owned, _, err := e.listOwned(ctx) // none when the executor cannot list
+	removed := 0
+	var errs []error
+	for _, name := range e.names {
+		n, err := e.reapExecutor(ctx, name)
+		removed += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := e.reapUnremoved(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return removed, errors.Join(errs...)
+}
+
+// reapExecutor removes what the executor named name holds that no running
+// attempt of a run this engine drives owns.
+func (e *Engine) reapExecutor(ctx context.Context, name string) (int, error) {
+	owned, _, err := e.listOwned(ctx, name) // none when the executor cannot list
 	if err != nil {
-		return 0, fmt.Errorf("engine: list leftovers: %w", err)
+		return 0, fmt.Errorf("engine: list leftovers of executor %q: %w", name, err)
 	}
 	removed := 0
+	waiting := make(map[string]bool) // by run: unfinished, not driven here
 	for _, o := range owned {
 		a, err := e.st.AttemptGet(ctx, o.RunID, o.Step, o.Attempt)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return removed, fmt.Errorf("engine: reap: %w", err)
 		}
+		if !madeBy(a, name) {
+			continue // another executor of this engine lists it too; it is that one's
+		}
 		if e.drives(o.RunID) {
 			continue // its runner removes it, as the attempt or the run ends (see sweep)
 		}
+		if a != nil && a.Status == store.StepRunning {
+			// Not driven, yet unfinished: the run waits for a server with
+			// an executor this one lacks (see adopt), and the attempt runs
+			// on. It is that server's to drive.
+			waits, ok := waiting[o.RunID]
+			if !ok {
+				run, err := e.st.RunGet(ctx, o.RunID)
+				waits = err == nil && !run.Status.Terminal()
+				waiting[o.RunID] = waits
+			}
+			if waits {
+				continue
+			}
+		}
 		if err := e.remove(ctx, o.Handle); err != nil {
-			e.log.Warn("remove leftover", "run_id", o.RunID, "step", o.Step, "attempt", o.Attempt, "err", err)
+			e.log.Warn("remove leftover", "run_id", o.RunID, "step", o.Step, "attempt", o.Attempt, "executor", name, "err", err)
 			if a != nil {
 				_ = e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{
 					RunID: o.RunID, Name: o.Step, Attempt: o.Attempt, Error: err.Error(), Tries: a.CleanupTries + 1,
@@ -70,11 +111,16 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 			}
 		}
 	}
-	// Removals a crash cut short after the container was gone but before
-	// that was recorded: removing again is harmless, and records it.
+	return removed, nil
+}
+
+// reapUnremoved finishes removals a crash cut short after the container
+// was gone but before that was recorded: removing again is harmless, and
+// records it.
+func (e *Engine) reapUnremoved(ctx context.Context) error {
 	unremoved, err := e.st.AttemptListUnremoved(ctx)
 	if err != nil {
-		return removed, fmt.Errorf("engine: reap: %w", err)
+		return fmt.Errorf("engine: reap: %w", err)
 	}
 	for _, a := range unremoved {
 		if e.drives(a.RunID) {
@@ -102,7 +148,7 @@ func (e *Engine) Reap(ctx context.Context) (int, error) {
 			e.log.Error("record cleanup", "run_id", a.RunID, "step", a.Step, "err", err)
 		}
 	}
-	return removed, nil
+	return nil
 }
 
 // drives reports whether a runner of this engine drives the run.
@@ -113,19 +159,20 @@ func (e *Engine) drives(runID string) bool {
 	return ok
 }
 
-// findHandle looks for an attempt the executor started but whose handle never
-// reached the store, as when baton stopped between the two.
-func (e *Engine) findHandle(ctx context.Context, runID, step string, attempt int) *executor.Handle {
-	owned, ok, err := e.listOwned(ctx)
+// findHandle looks for an attempt the executor named exec started but
+// whose handle never reached the store, as when baton stopped between the
+// two.
+func (e *Engine) findHandle(ctx context.Context, exec, runID, step string, attempt int) *executor.Handle {
+	owned, ok, err := e.listOwned(ctx, exec)
 	if !ok {
 		return nil
 	}
 	if err != nil {
-		e.log.Warn("look for an attempt without handle", "run_id", runID, "step", step, "err", err)
+		e.log.Warn("look for an attempt without handle", "run_id", runID, "step", step, "executor", exec, "err", err)
 		return nil
 	}
 	for _, o := range owned {
-		if o.RunID == runID && o.Step == step && o.Attempt == attempt && e.checkOwner(o.Handle) == nil {
+		if o.RunID == runID && o.Step == step && o.Attempt == attempt {
 			raw, _ := json.Marshal(o.Handle)
 			_ = e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: runID, Name: step, Attempt: attempt, Handle: raw})
 			return o.Handle
@@ -158,20 +205,23 @@ func (e *Engine) lastLogTime(ctx context.Context, runID, step string, attempt in
 const foreignNote = "waiting for a server with executor "
 
 // adopt reports whether this engine may drive a run it finds unfinished. A
-// run only ever runs on the executor it was created for: a run of another
-// executor is left as it is (never failed, never run here), with a note
-// saying why, until a server with its executor picks it up.
-func (e *Engine) adopt(ctx context.Context, run *store.RunRow) bool {
-	if run.Executor == e.exec.Name() {
-		if strings.HasPrefix(run.Error, foreignNote) {
-			// A server of the wrong executor left the note; it is stale.
+// run only ever runs on the executors it was made for: its own and those
+// its steps name. A run needing one this engine does not have is left as
+// it is (never failed, never run here), with a note saying why, until a
+// server with it picks the run up. With spec nil, only the run's own
+// executor is checked, and a stale note is left for the full check.
+func (e *Engine) adopt(ctx context.Context, run *store.RunRow, spec *pipeline.Spec) bool {
+	missing := e.lacking(run.Executor, spec)
+	if run.Executor != "" && missing == "" {
+		if spec != nil && strings.HasPrefix(run.Error, foreignNote) {
+			// A server without the executor left the note; it is stale.
 			_ = e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: run.ID, Status: run.Status, Now: e.cfg.Now()})
 			run.Error = ""
 		}
 		return true
 	}
-	e.log.Warn("run left alone: it was created for another executor", "run_id", run.ID, "run_executor", run.Executor, "executor", e.exec.Name())
-	note := fmt.Sprintf("%s%q: it was created for that executor, and this server runs %q; start baton with --executor %s on this data to go on", foreignNote, run.Executor, e.exec.Name(), run.Executor)
+	e.log.Warn("run left alone: it needs an executor this server does not have", "run_id", run.ID, "run_executor", run.Executor, "missing", missing, "executors", e.names)
+	note := fmt.Sprintf("%s%q: the run was made for it, and this server has %s; start baton with that executor (--executor %s, or in its config file) on this data to go on", foreignNote, missing, e.quotedNames(), missing)
 	if run.Executor == "" {
 		note = foreignNote + "(unknown): the run records no executor, so no server runs it; cancel it and start it again"
 	}

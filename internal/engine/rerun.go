@@ -33,10 +33,10 @@ func (e *Engine) Rerun(ctx context.Context, p *RerunParams) (*store.RunRow, erro
 	if !old.Status.Terminal() {
 		return nil, fmt.Errorf("%w: run %s is %s; wait for it to end or cancel it first", ErrInvalid, old.ID, old.Status)
 	}
-	if old.Executor != e.exec.Name() {
+	if _, ok := e.execs[old.Executor]; !ok {
 		// A re-run runs where its run ran: steps meant for containers
 		// never become host processes by way of a re-run.
-		return nil, fmt.Errorf("%w: run %s ran on executor %q and this server runs %q; re-run it on a server started with --executor %s", ErrInvalid, old.ID, old.Executor, e.exec.Name(), old.Executor)
+		return nil, fmt.Errorf("%w: run %s ran on executor %q, which this server does not have (it has %s); re-run it on a server with that executor", ErrInvalid, old.ID, old.Executor, e.quotedNames())
 	}
 	spec, _, err := e.Spec(ctx, old.Pipeline, old.Revision)
 	if err != nil {
@@ -64,7 +64,7 @@ func (e *Engine) Rerun(ctx context.Context, p *RerunParams) (*store.RunRow, erro
 		given = make(map[string]string)
 	}
 	maps.Copy(given, p.Params)
-	run, err := e.create(ctx, spec, old.Revision, given, done, old.ID)
+	run, err := e.create(ctx, spec, old.Revision, given, done, old.ID, old.Executor)
 	if err != nil {
 		return nil, err
 	}

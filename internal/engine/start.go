@@ -20,7 +20,15 @@ var errStartTimeout = errors.New("step timed out while starting")
 // (a registry that never answers), so it ends when the step's timeout,
 // counted from the attempt's start, passes, or when the run ends or the
 // engine shuts down; the error then wraps why.
-func (r *runner) start(st *pipeline.Step, spec *executor.Spec, startedAt time.Time) (*executor.Handle, error) {
+//
+// The attempt runs on the executor named exec; the handle it returns holds
+// that name, the one the engine stores it with.
+func (r *runner) start(st *pipeline.Step, exec string, spec *executor.Spec, startedAt time.Time) (*executor.Handle, error) {
+	x, ok := r.e.execs[exec]
+	if !ok {
+		// adopt and create keep such runs from being driven here.
+		return nil, fmt.Errorf("this server has no executor %q (it has %s)", exec, r.e.quotedNames())
+	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	defer cancel()
 	if st.Timeout > 0 {
@@ -28,17 +36,17 @@ func (r *runner) start(st *pipeline.Step, spec *executor.Spec, startedAt time.Ti
 		ctx, stop = context.WithTimeoutCause(ctx, max(st.Timeout-r.e.cfg.Now().Sub(startedAt), 0), errStartTimeout)
 		defer stop()
 	}
-	h, err := r.e.exec.Start(ctx, spec)
+	h, err := x.Start(ctx, spec)
 	if err != nil && ctx.Err() != nil {
 		err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
 	}
-	return h, err
+	return named(h, exec), err
 }
 
 // startFailed is how an attempt whose start failed ends. Whatever the start
 // created is removed with the attempt, found by its labels when the
 // executor gave up before it could say.
-func (r *runner) startFailed(st *pipeline.Step, n int, h *executor.Handle, err error) outcome {
+func (r *runner) startFailed(st *pipeline.Step, exec string, n int, h *executor.Handle, err error) outcome {
 	ctx := context.WithoutCancel(r.ctx)
 	o := outcome{
 		status: store.StepFailed, attempt: n, err: fmt.Sprintf("start: %v", err),
@@ -64,7 +72,7 @@ func (r *runner) startFailed(st *pipeline.Step, n int, h *executor.Handle, err e
 		o.err, o.retryable = cause.Error()+" while the step was starting", false
 	}
 	if o.handle == nil && (r.ctx.Err() != nil || errors.Is(err, errStartTimeout)) {
-		o.handle = r.e.findHandle(ctx, r.run.ID, st.Name, n)
+		o.handle = r.e.findHandle(ctx, exec, r.run.ID, st.Name, n)
 	}
 	if o.handle != nil {
 		o.rawHandle, _ = json.Marshal(o.handle)

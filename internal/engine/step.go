@@ -176,14 +176,19 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		return o // canceled before it started: no new attempt
 	}
 	now := r.e.cfg.Now()
-	err = r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed})
+	exec := stepExecutor(st, r.run.Executor)
+	err = r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed, Executor: exec})
 	if err != nil {
 		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
 	}
 	r.e.changes.signal(r.run.ID)
 	callback := ""
-	if r.e.cfg.CallbackURL != "" {
-		callback = fmt.Sprintf("%s/api/v1/callbacks/%s/%s/%d", strings.TrimRight(r.e.cfg.CallbackURL, "/"), r.run.ID, st.Name, n)
+	base := r.e.cfg.CallbackURL
+	if u, ok := r.e.cfg.CallbackURLs[exec]; ok {
+		base = u
+	}
+	if base != "" {
+		callback = fmt.Sprintf("%s/api/v1/callbacks/%s/%s/%d", strings.TrimRight(base, "/"), r.run.ID, st.Name, n)
 	}
 	r.e.maskers.Store(key, masker)
 	defer r.e.maskers.Delete(key)
@@ -195,9 +200,9 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
 		Token: token,
 	}
-	h, err := r.start(st, spec, now)
+	h, err := r.start(st, exec, spec, now)
 	if err != nil {
-		return r.startFailed(st, n, h, err)
+		return r.startFailed(st, exec, n, h, err)
 	}
 	failpoint.Hit(failpoint.AttemptStarted)
 	// The handle is stored while the attempt runs, without waiting: the
@@ -231,14 +236,18 @@ func (r *runner) resume(st *pipeline.Step, n int) outcome {
 		}
 	}
 	if h == nil {
-		h = r.e.findHandle(ctx, r.run.ID, st.Name, n)
+		exec := a.Executor
+		if exec == "" {
+			exec = stepExecutor(st, r.run.Executor)
+		}
+		h = r.e.findHandle(ctx, exec, r.run.ID, st.Name, n)
 	}
 	if h == nil {
 		return outcome{status: store.StepFailed, attempt: n, err: "baton stopped before the attempt was started", retryable: true, neverRan: true}
 	}
 	if err := r.e.checkOwner(h); err != nil {
-		// Never driven here: the run's executor is this one, so the handle
-		// is not what it seems. Its cleanup records why it stays.
+		// Never driven here: the run's executors are this engine's, so the
+		// handle is not what it seems. Its cleanup records why it stays.
 		return outcome{status: store.StepFailed, attempt: n, err: "re-attach: the attempt's container was " + err.Error(), handle: h}
 	}
 	// The earlier life's memory is gone: the attempt is masked with what it
@@ -371,12 +380,14 @@ wait:
 // (a Docker daemon that is down or restarting) it tries again with backoff
 // for up to five minutes, instead of giving up on a step that may be fine.
 func (r *runner) waitReconnecting(ctx context.Context, step string, h *executor.Handle) (*executor.Result, error) {
-	if err := r.e.checkOwner(h); err != nil {
+	x, err := r.e.owner(h)
+	if err != nil {
 		return nil, err
 	}
+	h = native(h, x)
 	delay, deadline := 500*time.Millisecond, time.Now().Add(5*time.Minute)
 	for {
-		res, err := r.e.exec.Wait(ctx, h)
+		res, err := x.Wait(ctx, h)
 		if err == nil || errors.Is(err, executor.ErrNotFound) || errors.Is(err, executor.ErrNeverStarted) || errors.Is(err, executor.ErrLost) || ctx.Err() != nil || time.Now().After(deadline) {
 			return res, err
 		}
@@ -400,16 +411,17 @@ func (r *runner) recordImage(step string, attempt int, digest string) {
 	}
 }
 
-// stop asks the attempt to end, within a deadline, if this engine's
-// executor made it.
+// stop asks the attempt to end, within a deadline, through the executor
+// that made it.
 func (r *runner) stop(step string, h *executor.Handle) {
-	if err := r.e.checkOwner(h); err != nil {
+	x, err := r.e.owner(h)
+	if err != nil {
 		r.e.log.Warn("stop attempt", "run_id", r.run.ID, "step", step, "err", err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), r.e.cfg.StopGrace+30*time.Second)
 	defer cancel()
-	if err := r.e.exec.Stop(ctx, h, r.e.cfg.StopGrace); err != nil {
+	if err := x.Stop(ctx, native(h, x), r.e.cfg.StopGrace); err != nil {
 		r.e.log.Warn("stop attempt", "run_id", r.run.ID, "step", step, "err", err)
 	}
 }
@@ -419,7 +431,7 @@ func (r *runner) stop(step string, h *executor.Handle) {
 func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 	ctx := context.WithoutCancel(r.ctx)
 	if err := r.e.checkOwner(h); err != nil {
-		// Not this executor's to remove: say so, and never mark it removed.
+		// Not this engine's to remove: say so, and never mark it removed.
 		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "err", err)
 		p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Error: err.Error()}
 		if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
@@ -435,7 +447,7 @@ func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 		if err = r.e.remove(ctx, h); err == nil {
 			break
 		}
-		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(r.e.exec.Name()).Inc()
+		r.e.cfg.Metrics.CleanupFailures.WithLabelValues(h.Executor).Inc()
 		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "try", tries, "err", err)
 		time.Sleep(delay)
 		delay *= 2

@@ -29,6 +29,7 @@ func FuzzParse(f *testing.F) {
 		base + "timeout: 1h\nconcurrency: 3\nschedules: [{cron: '@every 1s', overlap: queue, catchup: all}, {cron: '@every 1s'}]\n",
 		base + "  - {name: b, command: [b], retry: {limit: 3, backoff: 1s, max_backoff: 4s, exit_codes: [1, 75]}}\n",
 		"a: 1\n---\nb: 2\n",
+		"executor: local\n" + base + "  - {name: b, command: [b], executor: swarm}\n",
 		base + "  - {name: b, command: [b], user: '1000:1000', read_only: true, cap_add: [NET_RAW, CAP_CHOWN]}\n",
 		base + "  - {name: b, command: [b], env: {K: v}, secrets: [{name: s.1}, {name: t, env: T}], resources: {memory: 512Mi, pids: 9, cpus: 0.5}}\n",
 	} {

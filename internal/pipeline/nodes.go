@@ -22,6 +22,8 @@ type parser struct {
 	file   string
 	errs   []*Error
 	visits int
+	// executors are the server's executors' names; nil: not checked.
+	executors []string
 }
 
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {

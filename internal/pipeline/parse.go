@@ -18,7 +18,7 @@ import (
 // MaxFileBytes is the largest pipeline file [Parse] accepts.
 const MaxFileBytes = 1 << 20
 
-var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency"}
+var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency", "executor"}
 
 // maxConcurrency bounds concurrency:; a larger number is no limit in practice,
 // and leaving concurrency out says so.
@@ -34,6 +34,24 @@ const maxConcurrency = 10000
 // [Schedule.Catchup] hold their defaults when the file left them out; and
 // every [Schedule] has its Key and is ready for [Schedule.Next].
 func Parse(filename string, data []byte) (*Spec, error) {
+	return ParseWith(filename, data, nil)
+}
+
+// Options say what a server offers, for [ParseWith] to check a file
+// against.
+type Options struct {
+	// Executors are the registry names of the server's executors. When
+	// set, an executor: naming another is an error at its line that lists
+	// them; when empty, executor names are checked only for their form.
+	Executors []string
+}
+
+// ParseWith is [Parse] that also checks the file against what the server
+// offers; o may be nil.
+func ParseWith(filename string, data []byte, o *Options) (*Spec, error) {
+	if o == nil {
+		o = &Options{}
+	}
 	if len(data) > MaxFileBytes {
 		return nil, &Error{File: filename, Msg: fmt.Sprintf("the file is %d bytes; the limit is %d (1 MiB)", len(data), MaxFileBytes)}
 	}
@@ -41,7 +59,7 @@ func Parse(filename string, data []byte) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{file: filename}
+	p := &parser{file: filename, executors: o.Executors}
 	s := p.spec(root)
 	if len(p.errs) > 0 {
 		return nil, p.err()
@@ -151,6 +169,9 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 	}
 	if n, ok := f["concurrency"]; ok {
 		s.Concurrency, _ = p.integerOr(n, "concurrency", 1, maxConcurrency, "leave concurrency out for no limit")
+	}
+	if n, ok := f["executor"]; ok {
+		s.Executor = p.executor(n, "executor")
 	}
 	if n, ok := f["params"]; ok {
 		s.Params = p.params(n)

@@ -26,6 +26,9 @@ type Spec struct {
 	// Concurrency is the most runs of this pipeline that may run at once;
 	// more wait, queued. Zero means no limit.
 	Concurrency int
+	// Executor names, by the server's registry name, where the steps run
+	// that do not name their own; empty means the server's default.
+	Executor string
 }
 
 // Param is a value a trigger may pass.
@@ -71,4 +74,7 @@ type Step struct {
 	// each listed once, e.g. NET_BIND_SERVICE. Whether they are allowed is
 	// the server's policy.
 	CapAdd []string
+	// Executor names, by the server's registry name, where the step runs;
+	// empty means the pipeline's executor.
+	Executor string
 }

@@ -10,7 +10,7 @@ import (
 )
 
 var (
-	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add"}
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor"}
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
@@ -134,6 +134,9 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	}
 	if v, ok := f["cap_add"]; ok {
 		st.CapAdd = p.capAdd(v, field+".cap_add")
+	}
+	if v, ok := f["executor"]; ok {
+		st.Executor = p.executor(v, field+".executor")
 	}
 	return st, sn
 }

@@ -280,6 +280,8 @@ type StepStartParams struct {
 	// Sealed is what the attempt starts with (its token and secrets),
 	// sealed by the engine; the store keeps it as given, with the attempt.
 	Sealed []byte
+	// Executor is the registry name of the executor the attempt runs on.
+	Executor string
 }
 
 // StepSetHandleParams are the arguments of [Store.StepSetHandle].
@@ -346,8 +348,10 @@ type AttemptRow struct {
 	CleanupTries int
 	// ImageDigest is the image the attempt ran, by digest, when known.
 	ImageDigest string
-	StartedAt   time.Time
-	FinishedAt  time.Time
+	// Executor is the registry name of the executor that ran the attempt.
+	Executor   string
+	StartedAt  time.Time
+	FinishedAt time.Time
 	// Sealed is what [StepStartParams.Sealed] gave while the attempt runs;
 	// nil when nothing was, and once the attempt ended: nothing needs it
 	// then, and a deleted secret must not outlive the attempts that had it.

@@ -1,10 +1,14 @@
 // Package docker runs each step attempt as a container on a Docker Engine,
 // through the engine's official Go SDK. The step's output file is
-// /baton/output in the container: it is copied into the container before
-// start and out of it after exit, never bind-mounted from the host, so
-// nothing the step does to it (a link, a pipe, a device, a huge file) is
-// ever followed or read on the host, and a step cannot fill baton's data
-// directory through it.
+// /baton/output in the container. Where baton may mount file systems and
+// the engine is on this machine, /baton is a tmpfs of the attempt's own,
+// capped at 2 MiB, bind-mounted from under [Options.OutputDir], and the file
+// is read on the host through stepfile, which follows no link and reads
+// only a regular file, bounded in size and time. Elsewhere the file is
+// copied into the container before start and out of it after exit, which
+// costs two archive calls per attempt. Either way nothing the step does to
+// the file (a link, a pipe, a device, a huge file) is followed or read on
+// the host, and a step cannot fill baton's data directory through it.
 //
 // Every container is hardened the same way (see [Executor.Start]): all
 // capabilities dropped, no new privileges, a process limit, a private /tmp,
@@ -62,6 +66,16 @@ type Options struct {
 	// DefaultLimits apply to attempts whose spec leaves a limit zero. A zero
 	// PIDs here means [DefaultPIDs]; zero memory or CPUs mean no limit.
 	DefaultLimits executor.Limits
+	// OutputDir is a host directory, such as <data-dir>/outputs, under
+	// which each attempt gets a directory with a tmpfs mounted on it, to
+	// be bind-mounted at /baton. It is made 0700 if missing, and refused
+	// if it is a link or another user's. It is used only where baton can
+	// mount and the engine is on this machine; empty, or where it cannot
+	// be used, the output file is copied in and out of each container.
+	// Only one baton process may use a given OutputDir.
+	OutputDir string
+	// CopyOutput forces the copy path even where OutputDir could be used.
+	CopyOutput bool
 }
 
 // Executor runs attempts as containers. Everything it needs is on the
@@ -75,7 +89,10 @@ type Executor struct {
 	secretsDir string
 	defaults   executor.Limits
 	// local says the engine can bind-mount this machine's files.
-	local bool
+	local      bool
+	outputDir  string
+	copyOutput bool
+	mode       outputMode
 }
 
 var (
@@ -103,6 +120,11 @@ func New(opts Options) (*Executor, error) {
 	if opts.DefaultLimits.PIDs == 0 {
 		opts.DefaultLimits.PIDs = DefaultPIDs
 	}
+	if opts.OutputDir != "" {
+		if opts.OutputDir, err = filepath.Abs(opts.OutputDir); err != nil {
+			return nil, fmt.Errorf("docker: output directory: %w", err)
+		}
+	}
 	return &Executor{
 		cli:        cli,
 		logger:     opts.Logger,
@@ -111,6 +133,8 @@ func New(opts Options) (*Executor, error) {
 		secretsDir: filepath.Clean(opts.SecretsDir),
 		defaults:   opts.DefaultLimits,
 		local:      strings.HasPrefix(cli.DaemonHost(), "unix://"),
+		outputDir:  opts.OutputDir,
+		copyOutput: opts.CopyOutput,
 	}, nil
 }
 
@@ -152,11 +176,16 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 			spec.Step, e.cli.DaemonHost())
 	}
 	name := containerName(spec)
+	// The attempt's directories on the host share one name, so that the
+	// output directory in a handle leads to the secrets too.
+	dirName, err := attemptDirName(name)
+	if err != nil {
+		return nil, err
+	}
 	env := envList(spec.Env)
 	var secrets string
 	if e.local {
-		var err error
-		if secrets, err = e.writeSecrets(name, spec.Secrets, spec.Token); err != nil {
+		if secrets, err = e.writeSecrets(dirName, spec.Secrets, spec.Token); err != nil {
 			return nil, err
 		}
 		if spec.Token != "" {
@@ -172,33 +201,45 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 		Labels: e.labels(spec),
 		User:   spec.User,
 	}
-	hostCfg, err := e.hostConfig(spec, secrets)
+	var outDir string
+	if e.tmpfsOutputs(ctx) {
+		if outDir, err = e.makeOutputDir(dirName); err != nil {
+			// The copy path is as safe, only slower.
+			e.logger.Warn("docker: copying the output file instead", "container", name, "err", err)
+		} else {
+			defer starting.done(outDir)
+		}
+	}
+	att := attempt{name: name, secrets: secrets, outDir: outDir}
+	hostCfg, err := e.hostConfig(spec, secrets, outDir)
 	if err != nil {
-		e.startFailed(name, secrets)
+		e.startFailed(att)
 		return nil, err
 	}
 	created, err := e.create(ctx, cfg, hostCfg, name, spec)
 	if err != nil {
-		e.startFailed(name, secrets)
+		e.startFailed(att)
 		return nil, err
 	}
 	for _, w := range created.Warnings {
 		e.logger.Warn("docker: create container", "container", name, "warning", w)
 	}
-	h := &executor.Handle{Executor: e.Name(), ID: created.ID}
+	h := &executor.Handle{Executor: e.Name(), ID: created.ID, Dir: outDir}
 	failpoint.Hit(failpoint.ContainerCreated)
-	// A read-only root takes files only in its /baton volume.
-	dst, tarball := "/", outputTar
-	if spec.ReadOnlyRoot {
-		dst, tarball = path.Dir(OutputPath), outputVolumeTar
-	}
-	err = e.cli.CopyToContainer(ctx, created.ID, dst, bytes.NewReader(tarball), container.CopyToContainerOptions{})
-	if err != nil {
-		e.startFailed(name, secrets)
-		return h, fmt.Errorf("docker: create output file in %q: %w", name, err)
+	if outDir == "" {
+		// A read-only root takes files only in its /baton volume.
+		dst, tarball := "/", outputTar
+		if spec.ReadOnlyRoot {
+			dst, tarball = path.Dir(OutputPath), outputVolumeTar
+		}
+		err = e.cli.CopyToContainer(ctx, created.ID, dst, bytes.NewReader(tarball), container.CopyToContainerOptions{})
+		if err != nil {
+			e.startFailed(att)
+			return h, fmt.Errorf("docker: create output file in %q: %w", name, err)
+		}
 	}
 	if err := e.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		e.startFailed(name, secrets)
+		e.startFailed(att)
 		return h, fmt.Errorf("docker: start container %q: %w", name, err)
 	}
 	e.logger.Debug("docker: started", "run_id", spec.RunID, "step", spec.Step,
@@ -206,11 +247,25 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	return h, nil
 }
 
-// startFailed removes the secrets of an attempt that will never run at once,
-// rather than when the caller gets round to [Executor.Remove].
-func (e *Executor) startFailed(name, secrets string) {
-	if err := e.removeSecrets(secrets); err != nil {
-		e.logger.Warn("docker: remove secrets", "container", name, "err", err)
+// attempt is what Start made on the host for one attempt.
+type attempt struct {
+	name    string // the container's
+	secrets string // the secrets directory, if any
+	outDir  string // the tmpfs for /baton, if any
+}
+
+// startFailed removes the secrets and output directory of an attempt that
+// will never run at once, rather than when the caller gets round to
+// [Executor.Remove].
+func (e *Executor) startFailed(a attempt) {
+	if err := e.removeSecrets(a.secrets); err != nil {
+		e.logger.Warn("docker: remove secrets", "container", a.name, "err", err)
+	}
+	if a.outDir == "" {
+		return
+	}
+	if err := e.removeOutputDir(a.outDir); err != nil {
+		e.logger.Warn("docker: remove output directory", "container", a.name, "err", err)
 	}
 }
 

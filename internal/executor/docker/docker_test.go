@@ -22,20 +22,40 @@ import (
 	"github.com/baton-dev/baton/internal/executor/executortest"
 )
 
+// newExecutor returns an executor on the fast path, where each attempt's
+// /baton is a tmpfs of its own, whenever the tests may mount (see
+// buildExecutor); on the copy path otherwise.
 func newExecutor(t *testing.T) *docker.Executor {
 	t.Helper()
+	e, _, _ := buildExecutor(t)
+	return e
+}
+
+// newCopyExecutor returns an executor that copies the output file in and
+// out of each container.
+func newCopyExecutor(t *testing.T) *docker.Executor {
+	t.Helper()
 	dockertest.Client(t) // skips without an engine
-	e, err := docker.New(docker.Options{SecretsDir: executortest.SecretsDir(t)})
+	e, err := docker.New(docker.Options{SecretsDir: executortest.SecretsDir(t), CopyOutput: true,
+		OutputDir: filepath.Join(t.TempDir(), "outputs"), Logger: warnFails(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.Close() })
+	if e.TmpfsOutputs(ctx(t)) {
+		t.Fatal("CopyOutput is set, yet attempts get a tmpfs")
+	}
 	return e
 }
 
 func TestConformance(t *testing.T) {
 	image := dockertest.BusyboxImage(t)
-	executortest.Run(t, func(t *testing.T) executor.Executor { return newExecutor(t) }, image)
+	t.Run("tmpfs", func(t *testing.T) {
+		executortest.Run(t, func(t *testing.T) executor.Executor { e, _ := newTmpfsExecutor(t); return e }, image)
+	})
+	t.Run("copy", func(t *testing.T) {
+		executortest.Run(t, func(t *testing.T) executor.Executor { return newCopyExecutor(t) }, image)
+	})
 }
 
 func ctx(t *testing.T) context.Context {

@@ -38,14 +38,14 @@ const tmpOptions = "rw,nosuid,nodev,mode=1777"
 // spec.CapAdd come back, privileges cannot be regained through setuid
 // binaries, no namespace is shared with the host, and Docker's own log is
 // bounded. secrets is the attempt's secrets directory ("" with an engine
-// on another machine).
-func (e *Executor) hostConfig(spec *executor.Spec, secrets string) (*container.HostConfig, error) {
+// on another machine), outDir its tmpfs for /baton ("" on the copy path).
+func (e *Executor) hostConfig(spec *executor.Spec, secrets, outDir string) (*container.HostConfig, error) {
 	caps, err := capAdd(spec.CapAdd)
 	if err != nil {
 		return nil, err
 	}
 	limits := e.limits(spec.Limits)
-	mounts, err := e.mounts(spec, secrets)
+	mounts, err := e.mounts(spec, secrets, outDir)
 	if err != nil {
 		return nil, err
 	}
@@ -87,13 +87,17 @@ func (e *Executor) limits(l executor.Limits) executor.Limits {
 	return l
 }
 
-// mounts are the attempt's secrets and, with a read-only root, /baton as an
-// anonymous volume: the engine refuses to copy files into a read-only root
-// file system, but not into a volume, and the volume goes with the
-// container. Nothing of the host is mounted writable.
-func (e *Executor) mounts(spec *executor.Spec, secrets string) ([]mount.Mount, error) {
+// mounts are the attempt's secrets and its /baton: on the fast path the
+// attempt's own capped tmpfs, the only host directory mounted writable;
+// on the copy path, with a read-only root, an anonymous volume, since the
+// engine refuses to copy files into a read-only root file system but not
+// into a volume, and the volume goes with the container.
+func (e *Executor) mounts(spec *executor.Spec, secrets, outDir string) ([]mount.Mount, error) {
 	var ms []mount.Mount
-	if spec.ReadOnlyRoot {
+	switch {
+	case outDir != "":
+		ms = append(ms, mount.Mount{Type: mount.TypeBind, Source: outDir, Target: path.Dir(OutputPath)})
+	case spec.ReadOnlyRoot:
 		ms = append(ms, mount.Mount{Type: mount.TypeVolume, Target: path.Dir(OutputPath)})
 	}
 	if secrets != "" {
@@ -113,14 +117,14 @@ func (e *Executor) mounts(spec *executor.Spec, secrets string) ([]mount.Mount, e
 // checkBindSource refuses to bind-mount the engine's socket, or a directory
 // holding it, into a container: whoever holds the socket is root on the
 // host. Baton only binds directories it made itself, so this guards against
-// a misconfigured [Options.SecretsDir].
+// a misconfigured [Options.SecretsDir] or [Options.OutputDir].
 func (e *Executor) checkBindSource(src string) error {
 	resolved, err := filepath.EvalSymlinks(src)
 	if err != nil {
 		return fmt.Errorf("docker: bind mount %s: %w", src, err)
 	}
 	refuse := func(why string) error {
-		return fmt.Errorf("docker: refusing to bind-mount %s into a container: %s; point the secrets directory elsewhere", src, why)
+		return fmt.Errorf("docker: refusing to bind-mount %s into a container: %s; point the secrets or output directory elsewhere", src, why)
 	}
 	fi, err := os.Stat(resolved)
 	if err != nil {

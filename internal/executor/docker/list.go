@@ -2,12 +2,18 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/mount"
 
 	"github.com/baton-dev/baton/internal/executor"
 )
@@ -34,15 +40,28 @@ func (o Owned) Handle() *executor.Handle {
 // List returns every container labelled [executor.LabelManaged], running or
 // not, so that what nobody owns any more can be found and removed.
 func (e *Executor) List(ctx context.Context) ([]Owned, error) {
+	owned, _, err := e.list(ctx)
+	return owned, err
+}
+
+// list is [Executor.List], with the host directories the containers mount
+// at /baton.
+func (e *Executor) list(ctx context.Context) ([]Owned, map[string]bool, error) {
 	cs, err := e.cli.ContainerList(ctx, container.ListOptions{
 		All:     true,
 		Filters: e.ownedFilter(),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("docker: list containers: %w", err)
+		return nil, nil, fmt.Errorf("docker: list containers: %w", err)
 	}
 	owned := make([]Owned, 0, len(cs))
+	mounted := make(map[string]bool)
 	for _, c := range cs {
+		for _, m := range c.Mounts {
+			if m.Destination == path.Dir(OutputPath) && m.Type == mount.TypeBind {
+				mounted[filepath.Clean(m.Source)] = true
+			}
+		}
 		if _, task := c.Labels[swarmTaskLabel]; task {
 			// A swarm executor's task on the same engine: the swarm
 			// executor owns it and removes it with its service.
@@ -63,14 +82,50 @@ func (e *Executor) List(ctx context.Context) ([]Owned, error) {
 		}
 		owned = append(owned, o)
 	}
-	return owned, nil
+	return owned, mounted, nil
 }
 
-// ListOwned implements [executor.Lister].
+// outputDirs lists the attempts' directories under [Options.OutputDir].
+func (e *Executor) outputDirs() []string {
+	if e.outputDir == "" {
+		return nil
+	}
+	entries, err := os.ReadDir(e.outputDir)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			e.logger.Warn("docker: list output directories", "dir", e.outputDir, "err", err)
+		}
+		return nil
+	}
+	var dirs []string
+	for _, d := range entries {
+		if d.IsDir() && strings.HasPrefix(d.Name(), outputDirPrefix) {
+			dirs = append(dirs, filepath.Join(e.outputDir, d.Name()))
+		}
+	}
+	return dirs
+}
+
+// ListOwned implements [executor.Lister]. On the way it removes the
+// output directories under [Options.OutputDir] that no container mounts and
+// no Start in this process is making: what a crash between mounting one and
+// creating its container left behind.
 func (e *Executor) ListOwned(ctx context.Context) ([]executor.Owned, error) {
-	list, err := e.List(ctx)
+	// In this order: a directory read here whose Start is over by the
+	// snapshot has its container by then, so the list that follows holds it.
+	dirs := e.outputDirs()
+	busy := starting.snapshot()
+	list, mounted, err := e.list(ctx)
 	if err != nil {
 		return nil, err
+	}
+	for _, dir := range dirs {
+		if busy[dir] || mounted[dir] {
+			continue
+		}
+		if err := e.removeAttemptDirs(dir); err != nil {
+			e.logger.Warn("docker: remove leftover output directory", "dir", dir, "err", err)
+		}
 	}
 	owned := make([]executor.Owned, len(list))
 	for i, o := range list {

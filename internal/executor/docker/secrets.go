@@ -10,10 +10,10 @@ import (
 )
 
 // writeSecrets writes an attempt's secrets, and its token as
-// [executor.TokenFile] when it has one, into a fresh directory under the
-// secrets root, which must be on a tmpfs so that they never reach a disk,
-// and returns it for bind-mounting at [executor.SecretsDir]. Every attempt
-// gets the directory, with secrets or without.
+// [executor.TokenFile] when it has one, into a fresh directory dirName
+// under the secrets root, which must be on a tmpfs so that they never
+// reach a disk, and returns it for bind-mounting at [executor.SecretsDir].
+// Every attempt gets the directory, with secrets or without.
 //
 // The root is 0700, so no other user on the host can reach any attempt's
 // secrets. The attempt's directory and files are readable by everyone,
@@ -22,7 +22,7 @@ import (
 // step's, or one remapped by the engine). So every user inside the
 // container can read the step's secrets; nobody outside it but baton's own
 // user can.
-func (e *Executor) writeSecrets(name string, secrets map[string][]byte, token string) (string, error) {
+func (e *Executor) writeSecrets(dirName string, secrets map[string][]byte, token string) (string, error) {
 	if err := executor.CheckSecretNames(secrets); err != nil {
 		return "", fmt.Errorf("docker: %w", err)
 	}
@@ -36,8 +36,8 @@ func (e *Executor) writeSecrets(name string, secrets map[string][]byte, token st
 	if err := e.secretsRoot(); err != nil {
 		return "", err
 	}
-	dir, err := os.MkdirTemp(e.secretsDir, name+"-")
-	if err != nil {
+	dir := filepath.Join(e.secretsDir, dirName)
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", fmt.Errorf("docker: secrets: %w", err)
 	}
 	for file, data := range files {

@@ -8,12 +8,17 @@ import (
 	"io"
 	"io/fs"
 	"math"
+	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/mount"
+	"golang.org/x/sys/unix"
 
 	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/executor"
@@ -40,7 +45,9 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 	if r.FinishedAt, err = time.Parse(time.RFC3339Nano, info.State.FinishedAt); err != nil {
 		return nil, fmt.Errorf("docker: container %s: finished at %q: %w", h.ID, info.State.FinishedAt, err)
 	}
-	if r.Output, r.OutputError, err = e.readOutput(ctx, h); err != nil {
+	if e.tmpfsHandle(h, info.Name) {
+		r.Output, r.OutputError = readOutputDir(ctx, h.Dir)
+	} else if r.Output, r.OutputError, err = e.readOutput(ctx, h); err != nil {
 		return nil, err
 	}
 	r.ImageDigest = e.imageDigest(ctx, info.Image, info.Config.Image)
@@ -115,6 +122,68 @@ func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) (out []by
 	return out, nil, nil
 }
 
+// tmpfsHandle says h's output file is on the attempt's tmpfs, not in the
+// container: h names a directory baton made for it, and not one of an
+// earlier version's directories, which were named after the container and
+// read by copying.
+func (e *Executor) tmpfsHandle(h *executor.Handle, container string) bool {
+	return h.Dir != "" && e.ownsOutputDir(h.Dir) && filepath.Base(h.Dir) != strings.TrimPrefix(container, "/")
+}
+
+// readOutputDir reads the output file on an attempt's tmpfs through
+// [stepfile.Read]: no link is followed, only a regular file with one link
+// is read, at most one byte past what the contract accepts, and the read
+// ends with ctx or [readTimeout]. A directory that is no longer a mount
+// point lost the file (the machine restarted, and the tmpfs with it): that
+// fails the attempt rather than pass for a step that wrote nothing.
+func readOutputDir(ctx context.Context, dir string) (out []byte, refused error) {
+	ctx, cancel := context.WithTimeout(ctx, readTimeout)
+	defer cancel()
+	if err := isMountPoint(dir); err != nil {
+		return nil, fmt.Errorf("output file: %s (%s) is lost: %w; run the step again", executor.EnvOutput, OutputPath, err)
+	}
+	name := path.Base(OutputPath)
+	out, err := stepfile.Read(ctx, dir, name, contract.MaxInputBytes+1)
+	switch {
+	case errors.Is(err, stepfile.ErrRefused):
+		return nil, refusedOutput(refusedKind(filepath.Join(dir, name)))
+	case err != nil:
+		return nil, fmt.Errorf("output file: %s (%s): %w", executor.EnvOutput, OutputPath, err)
+	case len(out) == 0:
+		return nil, nil
+	}
+	return out, nil
+}
+
+// refusedKind names what [stepfile.Read] refused, from the file's own
+// metadata: nothing is opened or followed.
+func refusedKind(file string) string {
+	fi, err := os.Lstat(file)
+	switch {
+	case err != nil:
+		return "is not a regular file"
+	case fi.Mode().IsRegular():
+		return "has other hard links"
+	}
+	return fileKind(fi.Mode())
+}
+
+// isMountPoint checks that dir is still the root of a mount, as baton left
+// it: on a different device from its parent.
+func isMountPoint(dir string) error {
+	var st, parent unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return fmt.Errorf("the directory baton made for it is gone (%w)", err)
+	}
+	if err := unix.Lstat(filepath.Dir(dir), &parent); err != nil {
+		return fmt.Errorf("the directory baton made for it is gone (%w)", err)
+	}
+	if st.Dev == parent.Dev {
+		return errors.New("the tmpfs baton mounted for it is gone, as after a restart of the machine")
+	}
+	return nil
+}
+
 // readErr reports a failed copy without anything the stream held.
 func (e *Executor) readErr(ctx context.Context, h *executor.Handle, err error) error {
 	if ctx.Err() != nil {
@@ -158,8 +227,11 @@ func (e *Executor) Stop(ctx context.Context, h *executor.Handle, grace time.Dura
 }
 
 // Remove implements [executor.Executor]. A running container is killed. The
-// attempt's secrets go first, found through the container's mounts, so that
-// a Remove that fails half-way can be retried without losing track of them.
+// attempt's secrets and its /baton tmpfs go first, found through the
+// container's mounts, so that a Remove that fails half-way can be retried
+// without losing track of them; the tmpfs named in the handle goes too, so
+// that one a crash left mounted after its container went is not lost. No
+// link in it is followed.
 func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	info, err := e.cli.ContainerInspect(ctx, h.ID)
 	if err != nil && !cerrdefs.IsNotFound(err) {
@@ -167,10 +239,15 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	}
 	if err == nil {
 		for _, m := range info.Mounts {
-			if m.Destination == executor.SecretsDir {
-				if err := e.removeSecrets(m.Source); err != nil {
-					return fmt.Errorf("%w (container %s)", err, h.ID)
-				}
+			var err error
+			switch {
+			case m.Destination == executor.SecretsDir:
+				err = e.removeSecrets(m.Source)
+			case m.Destination == path.Dir(OutputPath) && m.Type == mount.TypeBind:
+				err = e.removeOutputDir(m.Source)
+			}
+			if err != nil {
+				return fmt.Errorf("%w (container %s)", err, h.ID)
 			}
 		}
 	}
@@ -178,12 +255,11 @@ func (e *Executor) Remove(ctx context.Context, h *executor.Handle) error {
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		return e.wrap("remove", h, err)
 	}
-	// Earlier versions bind-mounted <data-dir>/outputs/<container> and
-	// kept it in the handle. The step could fill it with links, so none is
-	// followed.
-	if h.Dir != "" && filepath.Base(filepath.Dir(h.Dir)) == "outputs" {
-		if err := stepfile.RemoveAll(filepath.Dir(h.Dir), filepath.Base(h.Dir)); err != nil {
-			return fmt.Errorf("docker: remove output directory of %s: %w", h.ID, err)
+	// Earlier versions bind-mounted <data-dir>/outputs/<container>, on
+	// disk, and kept it in the handle too.
+	if h.Dir != "" {
+		if err := e.removeAttemptDirs(h.Dir); err != nil {
+			return fmt.Errorf("%w (container %s)", err, h.ID)
 		}
 	}
 	return nil

@@ -11,7 +11,7 @@ import (
 
 const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
 	outputs, removed, cleanup_error, cleanup_tries, image_digest, started_at, finished_at, sealed,
-	log_bytes, log_dropped`
+	log_bytes, log_dropped, executor`
 
 // AttemptGet implements [store.Store.AttemptGet].
 func (s *Store) AttemptGet(ctx context.Context, runID, step string, attempt int) (*store.AttemptRow, error) {
@@ -83,7 +83,7 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 	)
 	if err := sc.Scan(&row.RunID, &row.Step, &row.Attempt, &row.Status, &row.TokenHash, &row.Handle,
 		&exit, &row.Error, &outputs, &removed, &row.CleanupError, &row.CleanupTries, &row.ImageDigest, &started, &finished, &row.Sealed,
-		&row.LogBytes, &row.LogDropped); err != nil {
+		&row.LogBytes, &row.LogDropped, &row.Executor); err != nil {
 		return nil, err
 	}
 	var err error

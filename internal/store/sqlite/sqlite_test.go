@@ -95,7 +95,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 		string(v1),
 		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`,
 		`INSERT INTO schema_migrations VALUES (1, 0)`,
-		`INSERT INTO runs (id, pipeline, revision, status, created_at) VALUES ('r', 'p', 1, 'running', 5)`,
+		`INSERT INTO runs (id, pipeline, revision, status, executor, created_at) VALUES ('r', 'p', 1, 'running', 'docker', 5)`,
 		`INSERT INTO steps (run_id, name, idx, status, attempts) VALUES ('r', 's', 0, 'running', 1)`,
 		`INSERT INTO attempts (run_id, step, attempt, status, removed, cleanup_error, started_at)
 			VALUES ('r', 's', 1, 'running', 0, 'busy', 6)`,
@@ -113,7 +113,8 @@ func TestMigrateFromVersion1(t *testing.T) {
 		t.Fatalf("RunGet of a version 1 run: got %+v, %v", r, err)
 	}
 	a, err := s.AttemptGet(ctx, "r", "s", 1)
-	if err != nil || a.CleanupError != "busy" || a.CleanupTries != 0 || a.ImageDigest != "" {
+	// An attempt from before attempts recorded their executor ran on its run's.
+	if err != nil || a.CleanupError != "busy" || a.CleanupTries != 0 || a.ImageDigest != "" || a.Executor != "docker" {
 		t.Fatalf("AttemptGet of a version 1 attempt: got %+v, %v", a, err)
 	}
 	if err := s.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: "r", Name: "s", Attempt: 1, Tries: 2}); err != nil {

@@ -65,8 +65,8 @@ func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
 		if !ok {
 			return stepConflict(ctx, tx, p.RunID, p.Name)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO attempts (run_id, step, attempt, status, token_hash, started_at, sealed)
-			VALUES (?, ?, ?, 'running', ?, ?, ?)`, p.RunID, p.Name, p.Attempt, p.TokenHash, now, p.Sealed)
+		_, err = tx.ExecContext(ctx, `INSERT INTO attempts (run_id, step, attempt, status, token_hash, started_at, sealed, executor)
+			VALUES (?, ?, ?, 'running', ?, ?, ?, ?)`, p.RunID, p.Name, p.Attempt, p.TokenHash, now, p.Sealed, p.Executor)
 		if err = mapErr(err); errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("attempt exists: %w", store.ErrConflict)
 		}

@@ -13,7 +13,7 @@ func testStepLifecycle(t *testing.T, s store.Store) {
 	createRun(t, s, "r", "p", t0, "build", "test")
 	start := func(attempt int) error {
 		return s.StepStart(ctx, &store.StepStartParams{
-			RunID: "r", Name: "build", Attempt: attempt, TokenHash: []byte{0, 1, 2, 255}, Now: at(1),
+			RunID: "r", Name: "build", Attempt: attempt, TokenHash: []byte{0, 1, 2, 255}, Now: at(1), Executor: "cluster",
 		})
 	}
 	wantErr(t, start(0), store.ErrConflict, "StepStart of attempt 0")
@@ -33,7 +33,7 @@ func testStepLifecycle(t *testing.T, s store.Store) {
 	a := attemptOf(t, s, "r", "build", 1)
 	if a.RunID != "r" || a.Step != "build" || a.Attempt != 1 || a.Status != store.StepRunning ||
 		!bytes.Equal(a.TokenHash, []byte{0, 1, 2, 255}) || len(a.Handle) != 0 || a.ExitCode != nil ||
-		len(a.Outputs) != 0 || a.Removed {
+		len(a.Outputs) != 0 || a.Removed || a.Executor != "cluster" {
 		t.Fatalf("started attempt: got %+v", a)
 	}
 	wantTime(t, a.StartedAt, at(1), "attempt StartedAt")
