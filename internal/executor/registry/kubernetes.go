@@ -1,3 +1,5 @@
+//go:build kubernetes
+
 package registry
 
 import (
@@ -25,6 +27,14 @@ type kubernetesFields struct {
 	PendingTimeout   config.Duration `yaml:"pending_timeout"`
 	SplitLogStreams  bool            `yaml:"split_log_streams"`
 }
+
+// KubernetesBuiltIn says whether this binary can drive Kubernetes; see
+// kubernetes_off.go.
+const KubernetesBuiltIn = true
+
+// kubernetesType builds kubernetes executors: this binary was built with
+// -tags kubernetes, and carries client-go.
+func kubernetesType() Type { return remote(typeOf(newKubernetes)) }
 
 // newKubernetes makes the executor under its registry name, which its
 // handles then carry.

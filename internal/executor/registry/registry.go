@@ -92,7 +92,7 @@ func New() *Registry {
 		"process":    typeOf(newProcess),
 		"noop":       hidden(typeOf(newNoop)),
 		"swarm":      remote(typeOf(newSwarm)),
-		"kubernetes": remote(typeOf(newKubernetes)),
+		"kubernetes": kubernetesType(),
 	}}
 }
 

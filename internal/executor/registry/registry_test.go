@@ -10,7 +10,6 @@ import (
 	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/executor/docker"
-	"github.com/baton-dev/baton/internal/executor/kubernetes"
 	"github.com/baton-dev/baton/internal/executor/noop"
 	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/executor/registry"
@@ -31,27 +30,8 @@ func load(t *testing.T, content string) *config.Config {
 	return c
 }
 
-// kubeconfig writes a kubeconfig for a cluster nobody serves: building an
-// executor reads it and contacts nothing.
-func kubeconfig(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	const text = `apiVersion: v1
-kind: Config
-clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-users: [{name: u, user: {token: t}}]
-contexts: [{name: x, context: {cluster: c, user: u, namespace: from-context}}]
-current-context: x
-`
-	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// TestBuildWhatTheFileNames builds one executor of every type under the
-// names the file gives them; each is of its type, and the kubernetes one
-// carries its registry name into its handles.
+// TestBuildWhatTheFileNames builds one executor of every type a default
+// build has under the names the file gives them; each is of its type.
 func TestBuildWhatTheFileNames(t *testing.T) {
 	t.Parallel()
 	c := load(t, `executors:
@@ -59,7 +39,6 @@ func TestBuildWhatTheFileNames(t *testing.T) {
   here: {type: process}
   bench: {type: noop}
   swarm: {type: swarm, host: unix:///nonexistent/docker.sock, constraints: [node.role==worker], schedule_timeout: 2m}
-  cluster: {type: kubernetes, kubeconfig: `+kubeconfig(t)+`, namespace: jobs, helper_image: baton:1, image_pull_secrets: [regcred]}
 default_executor: local
 callback_url: https://baton.internal.example
 `)
@@ -73,10 +52,10 @@ callback_url: https://baton.internal.example
 		t.Fatal(err)
 	}
 	defer set.Close()
-	if got := strings.Join(set.Names(), ","); got != "bench,cluster,here,local,swarm" {
+	if got := strings.Join(set.Names(), ","); got != "bench,here,local,swarm" {
 		t.Fatalf("built %s", got)
 	}
-	types := map[string]string{"local": "docker", "here": "process", "bench": "noop", "swarm": "swarm", "cluster": "kubernetes"}
+	types := map[string]string{"local": "docker", "here": "process", "bench": "noop", "swarm": "swarm"}
 	for name, typ := range types {
 		if set.Types[name] != typ {
 			t.Errorf("%s: type %q, want %s", name, set.Types[name], typ)
@@ -86,12 +65,8 @@ callback_url: https://baton.internal.example
 	_, isProcess := set.Executors["here"].(*process.Executor)
 	_, isNoop := set.Executors["bench"].(*noop.Executor)
 	_, isSwarm := set.Executors["swarm"].(*swarm.Executor)
-	k, isKube := set.Executors["cluster"].(*kubernetes.Executor)
-	if !isDocker || !isProcess || !isNoop || !isSwarm || !isKube {
+	if !isDocker || !isProcess || !isNoop || !isSwarm {
 		t.Fatalf("executors of the wrong kinds: %#v", set.Executors)
-	}
-	if k.Name() != "cluster" || k.Namespace() != "jobs" {
-		t.Errorf("kubernetes executor named %q in namespace %q, want cluster and jobs", k.Name(), k.Namespace())
 	}
 }
 
@@ -142,16 +117,5 @@ func TestCheckErrors(t *testing.T) {
 				t.Errorf("Check: %v\nwant it to contain %s", err, tt.want)
 			}
 		})
-	}
-}
-
-// TestBuildFailureClosesAndNames: an executor that cannot be made is named,
-// with its type, and nothing built is kept.
-func TestBuildFailureClosesAndNames(t *testing.T) {
-	t.Parallel()
-	c := load(t, "executors:\n  a: {type: process}\n  cluster: {type: kubernetes, kubeconfig: "+kubeconfig(t)+"}\ndefault_executor: a\ncallback_url: https://x.example\n")
-	_, err := registry.New().Build(context.Background(), c.Executors, &registry.Env{DataDir: t.TempDir()})
-	if err == nil || !strings.Contains(err.Error(), `executor "cluster" (type kubernetes)`) || !strings.Contains(err.Error(), "helper_image") {
-		t.Errorf("Build of a kubernetes executor without a helper image: %v", err)
 	}
 }
