@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // cmdFlags is the flag set of one command (or subcommand) and the synopsis
@@ -80,7 +82,7 @@ func (f *cmdFlags) explain(err error) string {
 	}
 	var names []string
 	f.VisitAll(func(fl *flag.Flag) { names = append(names, fl.Name) })
-	if s := suggest(strings.TrimPrefix(name, "-"), names); s != "" {
+	if s := suggest.Closest(strings.TrimPrefix(name, "-"), names); s != "" {
 		return fmt.Sprintf("%s; did you mean --%s?", msg, s)
 	}
 	return msg
@@ -129,46 +131,6 @@ func (l *listFlag) String() string { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error {
 	*l = append(*l, v)
 	return nil
-}
-
-// suggest returns the word of allowed closest to word, or "" when none is
-// close enough to be a likely typo.
-func suggest(word string, allowed []string) string {
-	best, bestDist := "", 3
-	for _, a := range allowed {
-		d := editDistance(strings.ToLower(word), a)
-		if strings.HasPrefix(a, word) && len(word) >= 2 {
-			d = min(d, 1)
-		}
-		if d < bestDist && d < len(a)/2+1 {
-			best, bestDist = a, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b)) // too long to be a typo of a name
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // capitalize makes a summary a sentence.

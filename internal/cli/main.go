@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
@@ -184,7 +186,7 @@ func dispatch(ctx context.Context, env *Env, c *command, path string, args []str
 		msg := fmt.Sprintf("unknown %s %q", what, args[0])
 		if strings.HasPrefix(args[0], "-") {
 			msg = fmt.Sprintf("%q: give a %s first", args[0], what)
-		} else if hint := suggest(args[0], c.subNames()); hint != "" {
+		} else if hint := suggest.Closest(args[0], c.subNames()); hint != "" {
 			msg += fmt.Sprintf("; did you mean %q?", strings.TrimSpace(path+" "+hint))
 		}
 		if c != root {

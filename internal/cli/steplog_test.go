@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // TestPrefixWriter feeds the API's text log stream in pieces that cut lines
@@ -108,8 +109,8 @@ func TestSuggest(t *testing.T) {
 		{"frobnicate", ""},
 		{"x", ""},
 	} {
-		if got := suggest(tc.in, names); got != tc.want {
-			t.Errorf("suggest(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := suggest.Closest(tc.in, names); got != tc.want {
+			t.Errorf("suggest.Closest(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

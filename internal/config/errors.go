@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // Error is one problem with the configuration. [Load] returns an *Error,
@@ -81,48 +83,11 @@ func splitWhere(where string) (string, int) {
 	return where[:i], n
 }
 
-// suggest returns the allowed word closest to word, or "" when none is close
-// enough to be a likely typo.
-func suggest(word string, allowed []string) string {
-	best, bestDist := "", 3
-	for _, a := range allowed {
-		d := editDistance(strings.ToLower(word), a)
-		if d < bestDist && d < len(a)/2+1 {
-			best, bestDist = a, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b)) // too long to be a typo of a key
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // unknownKey says that key is not one of allowed, suggesting the likely
 // one.
 func unknownKey(key string, allowed []string) string {
 	msg := fmt.Sprintf("unknown field %.64q", key)
-	if s := suggest(key, allowed); s != "" {
+	if s := suggest.Closest(key, allowed); s != "" {
 		return msg + fmt.Sprintf("; did you mean %q? Allowed: %s", s, listWords(allowed))
 	}
 	return msg + "; allowed: " + listWords(allowed)

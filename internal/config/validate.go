@@ -10,6 +10,7 @@ import (
 
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/pipeline"
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // MinLogCap is the smallest [Config.LogCap] allowed.
@@ -92,7 +93,7 @@ func (c *Config) validateExecutors(bad func(key, format string, args ...any)) {
 		bad("default_executor", "is not set and the config names %d executors; set default_executor to one of %s", len(c.Executors), listWords(sortedKeys(c.Executors)))
 	case c.Executors[def] == nil:
 		msg := fmt.Sprintf("%.64q is not one of the executors the config names: %s", def, listWords(sortedKeys(c.Executors)))
-		if s := suggest(def, sortedKeys(c.Executors)); s != "" {
+		if s := suggest.Closest(def, sortedKeys(c.Executors)); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		}
 		bad("default_executor", "%s", msg)

@@ -31,43 +31,6 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// suggest returns the allowed word closest to word, or "" when none is close
-// enough to be a likely typo. Letter case does not count.
-func suggest(word string, allowed []string) string {
-	best, bestDist := "", 3
-	for _, a := range allowed {
-		d := editDistance(strings.ToLower(word), strings.ToLower(a))
-		if d < bestDist && d < len(a)/2+1 {
-			best, bestDist = a, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return max(len(a), len(b)) // too long to be a typo of a field name
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
-
 // list formats names for a message, sorted: "a, b and c".
 func list(names []string) string {
 	const show = 20

@@ -5,6 +5,8 @@ import (
 	"slices"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // executor reads an executor: field, a registry name. Its form is always
@@ -21,7 +23,7 @@ func (p *parser) executor(n *yaml.Node, field string) string {
 	}
 	if len(p.executors) > 0 && !slices.Contains(p.executors, name) {
 		msg := fmt.Sprintf("%q is not an executor of this server; it has %s", name, list(p.executors))
-		if s := suggest(name, p.executors); s != "" {
+		if s := suggest.Closest(name, p.executors); s != "" {
 			msg += fmt.Sprintf("; did you mean %s?", s)
 		}
 		p.errorf(n, field, "%s; leave executor out for the server's default", msg)

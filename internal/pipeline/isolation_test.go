@@ -170,7 +170,7 @@ func TestParseIsolationErrors(t *testing.T) {
 		{"env ld bare", step("env: {LD_: x}"), "x.yaml:4: steps[1].env.LD_: names starting with LD_"},
 
 		{"resources not mapping", step("resources: 512Mi"), `x.yaml:4: steps[1].resources: is the string "512Mi"; write a mapping, with the fields cpus, memory and pids`},
-		{"resources unknown", step("resources: {mem: 1G}"), `x.yaml:4: steps[1].resources: unknown field "mem"; allowed: cpus, memory and pids`},
+		{"resources unknown", step("resources: {mem: 1G}"), `x.yaml:4: steps[1].resources: unknown field "mem"; did you mean "memory"? Allowed: cpus, memory and pids`},
 		{"resources typo", step("resources: {memroy: 1G}"), `x.yaml:4: steps[1].resources: unknown field "memroy"; did you mean "memory"?`},
 		{"memory bare number", step("resources: {memory: 536870912}"), "x.yaml:4: steps[1].resources.memory: is the number 536870912; write a whole number and a unit, k, M, G (powers of 1000) or Ki, Mi, Gi (powers of 1024), e.g. 512Mi or 1G"},
 		{"memory null", step("resources: {memory: }"), "steps[1].resources.memory: is empty; write a whole number and a unit"},

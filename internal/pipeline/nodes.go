@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // maxErrors bounds how many problems one Parse reports; past that, fixing the
@@ -132,7 +134,7 @@ func (p *parser) fields(n *yaml.Node, field string, allowed []string) (map[strin
 	for _, e := range entries {
 		if !slices.Contains(allowed, e.key) {
 			keyNode := &yaml.Node{Line: e.line}
-			if s := suggest(e.key, allowed); s != "" {
+			if s := suggest.Closest(e.key, allowed); s != "" {
 				p.errorf(keyNode, field, "unknown field %.64q; did you mean %q? Allowed: %s", e.key, s, list(allowed))
 			} else {
 				p.errorf(keyNode, field, "unknown field %.64q; allowed: %s", e.key, list(allowed))

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // capabilities are the Linux capabilities by name, without CAP_, as
@@ -119,7 +121,7 @@ func capabilityProblem(name string) string {
 	for i, c := range capabilities {
 		lower[i] = strings.ToLower(c)
 	}
-	if s := suggest(upper, lower); s != "" {
+	if s := suggest.Closest(upper, lower); s != "" {
 		return fmt.Sprintf("is not a Linux capability; did you mean %s? Write %s", strings.ToUpper(s), rule)
 	}
 	return "is not a Linux capability; write " + rule

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // ResolveParams checks the params a trigger passes against the declared ones
@@ -146,14 +147,14 @@ func (w *limitedBuilder) Write(p []byte) (int, error) {
 func unknownParams(unknown, declared []string) error {
 	unknown = slices.Sorted(slices.Values(unknown))
 	if len(unknown) == 1 {
-		if s := suggest(unknown[0], declared); s != "" {
+		if s := suggest.Closest(unknown[0], declared); s != "" {
 			return fmt.Errorf("unknown param %s; did you mean %q? Declared params: %s", quoteList(unknown), s, list(declared))
 		}
 	}
 	named := make([]string, len(unknown))
 	for i, u := range unknown {
 		named[i] = quoteList([]string{u})
-		if s := suggest(u, declared); s != "" && len(unknown) > 1 {
+		if s := suggest.Closest(u, declared); s != "" && len(unknown) > 1 {
 			named[i] += fmt.Sprintf(" (did you mean %q?)", s)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"gopkg.in/yaml.v3"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // MaxCatchup is the most missed ticks of one schedule that baton runs when a
@@ -130,7 +132,7 @@ func (p *parser) policy(n *yaml.Node, field, what string, allowed []string) stri
 	}
 	last := len(allowed) - 1
 	choices := strings.Join(allowed[:last], ", ") + " or " + allowed[last]
-	if s := suggest(word, allowed); s != "" {
+	if s := suggest.Closest(word, allowed); s != "" {
 		p.errorf(n, field, "%.64q is not %s; did you mean %q? Write %s", word, what, s, choices)
 	} else {
 		p.errorf(n, field, "%.64q is not %s; write %s", word, what, choices)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/suggest"
 	"gopkg.in/yaml.v3"
 )
 
@@ -198,7 +199,7 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
 				p.errorf(nodes[i].needs, field, "%s needs itself; remove %q", st.Name, need)
 			case !slices.Contains(names, need):
 				hint := ""
-				if s := suggest(need, names); s != "" {
+				if s := suggest.Closest(need, names); s != "" {
 					hint = fmt.Sprintf("did you mean %q? ", s)
 				}
 				p.errorf(nodes[i].needs, field, "no step is named %q; %ssteps: %s", need, hint, list(names))

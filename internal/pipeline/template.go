@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/template"
 	"text/template/parse"
+
+	"github.com/baton-dev/baton/internal/suggest"
 )
 
 // refScope is what a var template may refer to.
@@ -135,7 +137,7 @@ func (c *refChecker) path(ident []string) {
 // closest to word, written after prefix, when one is close:
 // "did you mean .Params.region? Declared params: region and zone".
 func namesHint(prefix, word, what string, names []string) string {
-	if s := suggest(word, names); s != "" {
+	if s := suggest.Closest(word, names); s != "" {
 		return "did you mean " + prefix + s + "? " + strings.ToUpper(what[:1]) + what[1:] + ": " + list(names)
 	}
 	return what + ": " + list(names)
