@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
@@ -32,11 +33,7 @@ func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(e
 	// The stream ends when ctx does, whatever the transport does.
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	defer stop()
-	stdout := &lineWriter{stream: "stdout", fn: fn}
-	stderr := &lineWriter{stream: "stderr", fn: fn}
-	_, err = stdcopy.StdCopy(stdout, stderr, rc)
-	stdout.flush()
-	stderr.flush()
+	err = ReadLogStream(rc, fn)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -44,6 +41,20 @@ func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(e
 		return fmt.Errorf("docker: logs of container %s: %w", h.ID, err)
 	}
 	return nil
+}
+
+// ReadLogStream reads a container log stream as the Engine API sends it
+// (multiplexed stdout and stderr, each message with its timestamp, as asked
+// for with Timestamps) to its end, and calls fn for every line, in order.
+// A line over 64 KiB arrives in pieces, all but the last marked
+// [executor.LogLine.Partial]. Executors on Docker engines share it.
+func ReadLogStream(r io.Reader, fn func(executor.LogLine)) error {
+	stdout := &lineWriter{stream: "stdout", fn: fn}
+	stderr := &lineWriter{stream: "stderr", fn: fn}
+	_, err := stdcopy.StdCopy(stdout, stderr, r)
+	stdout.flush()
+	stderr.flush()
+	return err
 }
 
 // lineWriter turns the engine's log messages into lines. [stdcopy.StdCopy]

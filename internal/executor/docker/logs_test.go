@@ -71,3 +71,37 @@ func TestLineWriter(t *testing.T) {
 		})
 	}
 }
+
+// FuzzLineWriter feeds the writer frames as a step's output makes them:
+// whatever they hold, no line is longer than maxLine or holds a newline,
+// and no byte of text is made up.
+func FuzzLineWriter(f *testing.F) {
+	f.Add("2024-05-01T10:00:00.000000001Z hello\n", "2024-05-01T10:00:01Z world")
+	f.Add("plain", "\n\n\n")
+	f.Add(strings.Repeat("y", maxLine+3), "2024-05-01T10:00:00Z "+strings.Repeat("z", 2*maxLine)+"\nend\n")
+	f.Add("2024-05-01T10:00:00Z", " \n")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		var total int
+		w := &lineWriter{stream: "stdout", fn: func(l executor.LogLine) {
+			if len(l.Text) > maxLine {
+				t.Errorf("line of %d bytes, over %d", len(l.Text), maxLine)
+			}
+			if strings.Contains(l.Text, "\n") {
+				t.Errorf("line %q holds a newline", l.Text)
+			}
+			if l.Partial && len(l.Text) != maxLine {
+				t.Errorf("partial line of %d bytes, want %d", len(l.Text), maxLine)
+			}
+			total += len(l.Text)
+		}}
+		for _, s := range []string{a, b} {
+			if n, err := w.Write([]byte(s)); n != len(s) || err != nil {
+				t.Fatalf("Write = %d, %v", n, err)
+			}
+		}
+		w.flush()
+		if total > len(a)+len(b) {
+			t.Errorf("%d bytes of lines from %d bytes of frames", total, len(a)+len(b))
+		}
+	})
+}

@@ -1,19 +1,15 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/pkg/stdcopy"
 
 	"github.com/baton-dev/baton/internal/executor"
+	"github.com/baton-dev/baton/internal/executor/docker"
 )
-
-// maxLine caps one log line; longer lines arrive in pieces.
-const maxLine = 64 << 10
 
 // FollowLogs implements [executor.LogFollower]. It waits for the task to
 // have a container, then reads that container's log through its node's
@@ -62,11 +58,7 @@ func (e *Executor) followContainer(ctx context.Context, h *executor.Handle, node
 	// The stream ends when ctx does, whatever the transport does.
 	stop := context.AfterFunc(ctx, func() { rc.Close() })
 	defer stop()
-	stdout := &lineWriter{stream: "stdout", fn: fn}
-	stderr := &lineWriter{stream: "stderr", fn: fn}
-	_, err = stdcopy.StdCopy(stdout, stderr, rc)
-	stdout.flush()
-	stderr.flush()
+	err = docker.ReadLogStream(rc, fn)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -74,65 +66,4 @@ func (e *Executor) followContainer(ctx context.Context, h *executor.Handle, node
 		return fmt.Errorf("swarm: logs of service %s: %w", h.ID, err)
 	}
 	return nil
-}
-
-// lineWriter turns the engine's log messages into lines. [stdcopy.StdCopy]
-// writes each frame, which is one message, in one Write; a message starts
-// with its timestamp, and ends with "\n" unless the engine split a long line
-// into several messages, each with its own timestamp. A line longer than
-// maxLine is emitted in pieces of maxLine, all but the last marked
-// [executor.LogLine.Partial].
-type lineWriter struct {
-	stream string
-	fn     func(executor.LogLine)
-
-	pending []byte    // start of a line whose end has not arrived
-	time    time.Time // when the pending line began
-}
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	for len(p) > 0 {
-		t, rest := splitTimestamp(p)
-		if len(w.pending) == 0 {
-			w.time = t
-		}
-		line, after, complete := bytes.Cut(rest, []byte{'\n'})
-		w.pending = append(w.pending, line...)
-		for len(w.pending) > maxLine {
-			w.emit(w.pending[:maxLine], true)
-			w.pending = w.pending[maxLine:]
-			w.time = t
-		}
-		if !complete {
-			break
-		}
-		w.emit(w.pending, false)
-		w.pending = w.pending[:0]
-		p = after
-	}
-	return n, nil
-}
-
-func (w *lineWriter) emit(text []byte, partial bool) {
-	w.fn(executor.LogLine{Time: w.time, Stream: w.stream, Text: string(text), Partial: partial})
-}
-
-// flush emits a last line that never got its "\n".
-func (w *lineWriter) flush() {
-	if len(w.pending) > 0 {
-		w.emit(w.pending, false)
-		w.pending = nil
-	}
-}
-
-// splitTimestamp splits the RFC 3339 timestamp and the space after it from
-// the front of a message. Without one, the time is when the line was read.
-func splitTimestamp(p []byte) (time.Time, []byte) {
-	if i := bytes.IndexByte(p, ' '); i > 0 && i <= len("2006-01-02T15:04:05.999999999+07:00") {
-		if t, err := time.Parse(time.RFC3339Nano, string(p[:i])); err == nil {
-			return t, p[i+1:]
-		}
-	}
-	return time.Now(), p
 }
