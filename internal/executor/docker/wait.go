@@ -1,12 +1,9 @@
 package docker
 
 import (
-	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
 	"os"
 	"path"
@@ -47,7 +44,7 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 	}
 	if e.tmpfsHandle(h, info.Name) {
 		r.Output, r.OutputError = readOutputDir(ctx, h.Dir)
-	} else if r.Output, r.OutputError, err = e.readOutput(ctx, h); err != nil {
+	} else if r.Output, r.OutputError, err = CopyOutput(ctx, e.cli, h.ID); err != nil {
 		return nil, err
 	}
 	r.ImageDigest = e.imageDigest(ctx, info.Image, info.Config.Image)
@@ -73,54 +70,7 @@ func (e *Executor) imageDigest(ctx context.Context, id, ref string) string {
 	return img.RepoDigests[0]
 }
 
-// readTimeout bounds copying the output file out of an exited container.
-const readTimeout = 2 * time.Minute
 
-// readOutput copies the output file out of the container. A step that
-// deleted it wrote no output; one that made it anything but a regular file
-// gets a refusal that quotes nothing of it. At most one byte past what the
-// contract accepts is read, so an enormous file is refused, not loaded.
-func (e *Executor) readOutput(ctx context.Context, h *executor.Handle) (out []byte, refused, err error) {
-	ctx, cancel := context.WithTimeout(ctx, readTimeout)
-	defer cancel()
-	rc, stat, err := e.cli.CopyFromContainer(ctx, h.ID, OutputPath)
-	if cerrdefs.IsNotFound(err) {
-		// Either the file or the whole container is gone; only the latter is
-		// an error.
-		if _, ierr := e.cli.ContainerInspect(ctx, h.ID); ierr != nil {
-			return nil, nil, e.wrap("inspect", h, ierr)
-		}
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, e.wrap("copy output from", h, err)
-	}
-	defer rc.Close()
-	stop := context.AfterFunc(ctx, func() { rc.Close() })
-	defer stop()
-	if !stat.Mode.IsRegular() {
-		return nil, refusedOutput(fileKind(stat.Mode)), nil
-	}
-	tr := tar.NewReader(rc)
-	hdr, err := tr.Next()
-	if errors.Is(err, io.EOF) {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, e.readErr(ctx, h, err)
-	}
-	if hdr.Typeflag != tar.TypeReg {
-		return nil, refusedOutput(fileKind(hdr.FileInfo().Mode())), nil
-	}
-	out, err = io.ReadAll(io.LimitReader(tr, contract.MaxInputBytes+1))
-	if err != nil {
-		return nil, nil, e.readErr(ctx, h, err)
-	}
-	if len(out) == 0 {
-		return nil, nil, nil
-	}
-	return out, nil, nil
-}
 
 // tmpfsHandle says h's output file is on the attempt's tmpfs, not in the
 // container: h names a directory baton made for it, and not one of an
@@ -184,36 +134,7 @@ func isMountPoint(dir string) error {
 	return nil
 }
 
-// readErr reports a failed copy without anything the stream held.
-func (e *Executor) readErr(ctx context.Context, h *executor.Handle, err error) error {
-	if ctx.Err() != nil {
-		err = ctx.Err()
-	}
-	return fmt.Errorf("docker: read output of %s: %w", h.ID, err)
-}
 
-// refusedOutput is the [executor.Result.OutputError] of an output file that
-// is not a regular file.
-func refusedOutput(what string) error {
-	return fmt.Errorf("output file: %s (%s) %s, not a plain file; write the outputs into the file itself", executor.EnvOutput, OutputPath, what)
-}
-
-// fileKind names what a file that is not regular is.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "is a symbolic link"
-	case m.IsDir():
-		return "is a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "is a named pipe"
-	case m&fs.ModeDevice != 0 || m&fs.ModeCharDevice != 0:
-		return "is a device"
-	case m&fs.ModeSocket != 0:
-		return "is a socket"
-	}
-	return "is not a regular file"
-}
 
 // Stop implements [executor.Executor]: the engine sends the image's stop
 // signal (SIGTERM by default), then SIGKILL after grace, rounded up to whole
