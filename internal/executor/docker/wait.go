@@ -70,8 +70,6 @@ func (e *Executor) imageDigest(ctx context.Context, id, ref string) string {
 	return img.RepoDigests[0]
 }
 
-
-
 // tmpfsHandle says h's output file is on the attempt's tmpfs, not in the
 // container: h names a directory baton made for it, and not one of an
 // earlier version's directories, which were named after the container and
@@ -133,8 +131,6 @@ func isMountPoint(dir string) error {
 	}
 	return nil
 }
-
-
 
 // Stop implements [executor.Executor]: the engine sends the image's stop
 // signal (SIGTERM by default), then SIGKILL after grace, rounded up to whole
