@@ -346,7 +346,9 @@ wait:
 	case why != "":
 		o.err = why
 	case errors.Is(w.err, executor.ErrNeverStarted):
-		o.err, o.neverRan = "baton stopped before the attempt's command started", true
+		// Not run, so not counted as a try: baton stopped between creating
+		// and starting it, or the engine never let it start.
+		o.err, o.neverRan = fmt.Sprintf("the attempt's command never started: %v", w.err), true
 	case w.err != nil:
 		o.err = fmt.Sprintf("lost track of the attempt: %v", w.err)
 	case w.res.ExitCode != 0:
