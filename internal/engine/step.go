@@ -198,7 +198,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		RunID: r.run.ID, Step: st.Name, Attempt: n,
 		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env,
 		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
-		Token: token,
+		Token: token, Timeout: st.Timeout,
 	}
 	h, err := r.start(st, exec, spec, now)
 	if err != nil {

@@ -66,6 +66,10 @@ type Spec struct {
 	ReadOnlyRoot bool
 	// CapAdd are Linux capabilities added back after all are dropped.
 	CapAdd []string
+	// Timeout is the step's timeout, zero for none. The engine enforces it
+	// itself; an executor may give the engine a backstop from it that holds
+	// while baton is down, such as a Job's deadline.
+	Timeout time.Duration
 	// Token is the attempt's callback token. It is not in Env: executors
 	// deliver it as a file named by [EnvTokenFile] wherever they can, so it
 	// stays out of the engine's record of the container, and as [EnvToken]

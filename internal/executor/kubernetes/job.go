@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"math"
+	"time"
 	"path"
 	"slices"
 	"sort"
@@ -129,11 +130,30 @@ func (e *Executor) job(spec *executor.Spec, name string) (*batchv1.Job, error) {
 			},
 		},
 	}
-	if e.opts.ActiveDeadline > 0 {
-		job.Spec.ActiveDeadlineSeconds = ptr.To(int64(math.Ceil(e.opts.ActiveDeadline.Seconds())))
+	if d := e.deadline(spec); d > 0 {
+		job.Spec.ActiveDeadlineSeconds = ptr.To(int64(math.Ceil(d.Seconds())))
 	}
 	return job, nil
 }
+
+// deadline is the Job's activeDeadlineSeconds: the step's timeout, with
+// time for baton's own stop (its grace and a margin) to come first, so the
+// cluster ends the attempt only when baton cannot; capped by
+// [Options.ActiveDeadline]. Zero means none.
+func (e *Executor) deadline(spec *executor.Spec) time.Duration {
+	d := e.opts.ActiveDeadline
+	if spec.Timeout > 0 {
+		step := spec.Timeout + e.opts.StopGrace + deadlineMargin
+		if d == 0 || step < d {
+			d = step
+		}
+	}
+	return d
+}
+
+// deadlineMargin is how long after a step's timeout and stop grace the
+// cluster's own deadline falls.
+const deadlineMargin = 30 * time.Second
 
 // secret holds the attempt's secrets and token, owned by its Job so that
 // the cluster deletes it with the Job.

@@ -297,3 +297,39 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// TestJobDeadlineFromTimeout: the Job's deadline follows the step's timeout,
+// late enough for baton's own stop to come first, and never past
+// Options.ActiveDeadline.
+func TestJobDeadlineFromTimeout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		cap     time.Duration
+		timeout time.Duration
+		want    int64 // 0: no deadline
+	}{
+		{"no timeout, no cap", 0, 0, 0},
+		{"cap only", time.Hour, 0, 3600},
+		{"timeout", 0, time.Minute, 60 + 10 + 30},
+		{"timeout under the cap", time.Hour, time.Minute, 100},
+		{"cap under the timeout", 90 * time.Second, time.Hour, 90},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newTestExecutor(t, Options{ActiveDeadline: tc.cap, StopGrace: 10 * time.Second})
+			spec := testSpec()
+			spec.Timeout = tc.timeout
+			job, err := e.job(spec, "baton-x")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := job.Spec.ActiveDeadlineSeconds
+			switch {
+			case tc.want == 0 && got != nil:
+				t.Errorf("activeDeadlineSeconds = %d, want none", *got)
+			case tc.want != 0 && (got == nil || *got != tc.want):
+				t.Errorf("activeDeadlineSeconds = %v, want %d", got, tc.want)
+			}
+		})
+	}
+}
