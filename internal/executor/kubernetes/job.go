@@ -3,12 +3,12 @@ package kubernetes
 import (
 	"fmt"
 	"math"
-	"time"
 	"path"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
