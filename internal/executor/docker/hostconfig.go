@@ -155,37 +155,11 @@ func (e *Executor) socketPaths() []string {
 	return paths
 }
 
-// capAdd validates capability names and returns them in the engine's
-// spelling, without the CAP_ prefix.
+// capAdd validates capability names; see [executor.Capabilities].
 func capAdd(names []string) ([]string, error) {
-	if len(names) == 0 {
-		return nil, nil
-	}
-	caps := make([]string, 0, len(names))
-	for _, n := range names {
-		c := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(n)), "CAP_")
-		if !capabilities[c] {
-			return nil, fmt.Errorf("docker: unknown capability %q in cap_add; use a Linux capability name such as NET_BIND_SERVICE (see capabilities(7))", n)
-		}
-		caps = append(caps, c)
+	caps, err := executor.Capabilities(names)
+	if err != nil {
+		return nil, fmt.Errorf("docker: %w", err)
 	}
 	return caps, nil
 }
-
-// capabilities are the Linux capabilities, as in capabilities(7). ALL is
-// deliberately absent: adding every capability back is privileged mode by
-// another name.
-var capabilities = func() map[string]bool {
-	m := map[string]bool{}
-	for _, c := range strings.Fields(`
-		CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
-		SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN
-		NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
-		SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
-		SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
-		MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
-		PERFMON BPF CHECKPOINT_RESTORE`) {
-		m[c] = true
-	}
-	return m
-}()

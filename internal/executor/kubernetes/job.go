@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -317,28 +316,15 @@ func pullPolicy(p string) (corev1.PullPolicy, error) {
 	return "", fmt.Errorf("kubernetes: pull policy %q; use always, if-missing or never", p)
 }
 
-// capAdd validates capability names and returns them in Kubernetes'
-// spelling, without the CAP_ prefix.
+// capAdd validates capability names; see [executor.Capabilities].
 func capAdd(names []string) ([]corev1.Capability, error) {
+	names, err := executor.Capabilities(names)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes: %w", err)
+	}
 	var caps []corev1.Capability
-	for _, n := range names {
-		c := strings.TrimPrefix(strings.ToUpper(strings.TrimSpace(n)), "CAP_")
-		if !slices.Contains(capabilities, c) {
-			return nil, fmt.Errorf("kubernetes: unknown capability %q in cap_add; use a Linux capability name such as NET_BIND_SERVICE (see capabilities(7))", n)
-		}
+	for _, c := range names {
 		caps = append(caps, corev1.Capability(c))
 	}
 	return caps, nil
 }
-
-// capabilities are the Linux capabilities, as in capabilities(7). ALL is
-// deliberately absent: adding every capability back is privileged mode by
-// another name.
-var capabilities = strings.Fields(`
-	CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID
-	SETPCAP LINUX_IMMUTABLE NET_BIND_SERVICE NET_BROADCAST NET_ADMIN
-	NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE
-	SYS_PACCT SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME
-	SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP
-	MAC_OVERRIDE MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ
-	PERFMON BPF CHECKPOINT_RESTORE`)
