@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/baton-dev/baton/internal/pipeline"
 )
 
 // Executor is one entry of the file's executors: the name pipelines pick
@@ -129,7 +131,7 @@ type Duration time.Duration
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		return fmt.Errorf("line %d: is %s; write a duration such as 90s or 10m", n.Line, describe(n))
+		return fmt.Errorf("line %d: is %s; write a duration such as 90s or 10m", n.Line, pipeline.DescribeNode(n))
 	}
 	v, err := ParseAge(n.Value)
 	if err != nil {
@@ -146,7 +148,7 @@ type Path string
 // UnmarshalYAML implements yaml.Unmarshaler.
 func (p *Path) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		return fmt.Errorf("line %d: is %s; write a file path", n.Line, describe(n))
+		return fmt.Errorf("line %d: is %s; write a file path", n.Line, pipeline.DescribeNode(n))
 	}
 	*p = Path(expandHome(n.Value))
 	return nil

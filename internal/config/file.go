@@ -48,7 +48,7 @@ func parseFile(c *Config, file string, data []byte) []*Error {
 		return r.errs
 	}
 	if root.Kind != yaml.MappingNode {
-		r.errorf(root, "", "the file is %s; a config is a mapping such as listen: ':8080'", describe(root))
+		r.errorf(root, "", "the file is %s; a config is a mapping such as listen: ':8080'", pipeline.DescribeNode(root))
 		return r.errs
 	}
 	for _, p := range r.pairs(root, "") {
@@ -144,7 +144,7 @@ func (r *fileReader) pairs(n *yaml.Node, field string) []pair {
 		k := n.Content[i]
 		switch {
 		case k.Kind != yaml.ScalarNode:
-			r.errorf(k, field, "a key is %s; keys must be plain words", describe(k))
+			r.errorf(k, field, "a key is %s; keys must be plain words", pipeline.DescribeNode(k))
 			continue
 		case k.ShortTag() == "!!merge":
 			r.errorf(k, field, "merge keys (<<) are not supported; write the fields out")
@@ -173,16 +173,16 @@ func (r *fileReader) values(n *yaml.Node, f *field) ([]string, bool) {
 		out := make([]string, 0, len(n.Content))
 		for i, item := range n.Content {
 			if item.Kind != yaml.ScalarNode || item.ShortTag() == "!!null" {
-				r.errorf(item, fmt.Sprintf("%s[%d]", f.key, i), "is %s; write a string", describe(item))
+				r.errorf(item, fmt.Sprintf("%s[%d]", f.key, i), "is %s; write a string", pipeline.DescribeNode(item))
 				return nil, false
 			}
 			out = append(out, item.Value)
 		}
 		return out, true
 	case f.kind == kindList:
-		r.errorf(n, f.key, "is %s; write a string or a list of strings", describe(n))
+		r.errorf(n, f.key, "is %s; write a string or a list of strings", pipeline.DescribeNode(n))
 	default:
-		r.errorf(n, f.key, "is %s; write a single value", describe(n))
+		r.errorf(n, f.key, "is %s; write a single value", pipeline.DescribeNode(n))
 	}
 	return nil, false
 }
@@ -194,7 +194,7 @@ func (r *fileReader) executors(n *yaml.Node) map[string]*Executor {
 		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		r.errorf(n, keyExecutors, "is %s; write a mapping of names to executors, %s", describe(n), hint)
+		r.errorf(n, keyExecutors, "is %s; write a mapping of names to executors, %s", pipeline.DescribeNode(n), hint)
 		return nil
 	}
 	out := make(map[string]*Executor)
@@ -206,7 +206,7 @@ func (r *fileReader) executors(n *yaml.Node) map[string]*Executor {
 			continue
 		}
 		if p.value.Kind != yaml.MappingNode {
-			r.errorf(p.value, key, "is %s; write a mapping with a type, %s", describe(p.value), hint)
+			r.errorf(p.value, key, "is %s; write a mapping with a type, %s", pipeline.DescribeNode(p.value), hint)
 			continue
 		}
 		x := &Executor{Name: name, where: r.at(p.key), file: r.file}
@@ -216,7 +216,7 @@ func (r *fileReader) executors(n *yaml.Node) map[string]*Executor {
 				continue
 			}
 			if f.value.Kind != yaml.ScalarNode || f.value.ShortTag() != "!!str" {
-				r.errorf(f.value, key+".type", "is %s; write the executor's type, such as docker", describe(f.value))
+				r.errorf(f.value, key+".type", "is %s; write the executor's type, such as docker", pipeline.DescribeNode(f.value))
 				continue
 			}
 			x.Type = f.value.Value
@@ -228,33 +228,6 @@ func (r *fileReader) executors(n *yaml.Node) map[string]*Executor {
 		out[name] = x
 	}
 	return out
-}
-
-// describe says what n is, for messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		v := n.Value
-		if len(v) > 40 {
-			v = v[:40] + "..."
-		}
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!int", "!!float":
-			return "the number " + v
-		case "!!bool":
-			return "the boolean " + v
-		}
-		return "the string " + strconv.Quote(v)
-	}
-	return "not a value"
 }
 
 func join(field, key string) string {

@@ -52,8 +52,9 @@ func (p *parser) resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// kind describes what n is, for messages.
-func kind(n *yaml.Node) string {
+// DescribeNode says what n is, for messages about YAML values of the wrong
+// kind: "a mapping", "the number 3", "the string \"x\"" (long values cut).
+func DescribeNode(n *yaml.Node) string {
 	switch n.Kind {
 	case yaml.MappingNode:
 		return "a mapping"
@@ -95,7 +96,7 @@ func (p *parser) pairs(n *yaml.Node, field, hint string) ([]pair, bool) {
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		p.errorf(n, field, "is %s; write a mapping, %s", kind(n), hint)
+		p.errorf(n, field, "is %s; write a mapping, %s", DescribeNode(n), hint)
 		return nil, false
 	}
 	seen := make(map[string]int, len(n.Content)/2)
@@ -106,7 +107,7 @@ func (p *parser) pairs(n *yaml.Node, field, hint string) ([]pair, bool) {
 			return nil, false
 		}
 		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, field, "a key is %s; keys must be plain words", kind(k))
+			p.errorf(k, field, "a key is %s; keys must be plain words", DescribeNode(k))
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
@@ -153,7 +154,7 @@ func (p *parser) str(n *yaml.Node, field string) (string, bool) {
 		return "", false
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		p.errorf(n, field, "is %s; write a string", kind(n))
+		p.errorf(n, field, "is %s; write a string", DescribeNode(n))
 		return "", false
 	}
 	return n.Value, true
@@ -165,7 +166,7 @@ func (p *parser) boolean(n *yaml.Node, field string) (bool, bool) {
 	}
 	var b bool
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&b) != nil {
-		p.errorf(n, field, "is %s; write true or false", kind(n))
+		p.errorf(n, field, "is %s; write true or false", DescribeNode(n))
 		return false, false
 	}
 	return b, true
@@ -186,7 +187,7 @@ func (p *parser) integerOr(n *yaml.Node, field string, lo, hi int, alt string) (
 	}
 	var i int
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&i) != nil {
-		p.errorf(n, field, "is %s; write a whole number from %d to %d%s", kind(n), lo, hi, alt)
+		p.errorf(n, field, "is %s; write a whole number from %d to %d%s", DescribeNode(n), lo, hi, alt)
 		return 0, false
 	}
 	if i < lo || i > hi {
@@ -202,7 +203,7 @@ func (p *parser) duration(n *yaml.Node, field string) (time.Duration, bool) {
 	}
 	const hint = "write e.g. 90s, 10m or 2h"
 	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" {
-		p.errorf(n, field, "is %s; %s", kind(n), hint)
+		p.errorf(n, field, "is %s; %s", DescribeNode(n), hint)
 		return 0, false
 	}
 	d, err := time.ParseDuration(n.Value)
@@ -220,7 +221,7 @@ func (p *parser) strings(n *yaml.Node, field, example string) ([]string, bool) {
 		return nil, false
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "is %s; write a list, e.g. %s", kind(n), example)
+		p.errorf(n, field, "is %s; write a list, e.g. %s", DescribeNode(n), example)
 		return nil, false
 	}
 	out := make([]string, 0, len(n.Content))

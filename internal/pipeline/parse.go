@@ -127,7 +127,7 @@ func yamlError(filename string, err error) error {
 func (p *parser) spec(root *yaml.Node) *Spec {
 	s := &Spec{EnvPrefix: DefaultEnvPrefix}
 	if r := p.resolve(root); r != nil && r.Kind != yaml.MappingNode {
-		p.errorf(r, "", "the file is %s; a pipeline is a mapping with name:, steps: and optionally params:, vars:, schedules:", kind(r))
+		p.errorf(r, "", "the file is %s; a pipeline is a mapping with name:, steps: and optionally params:, vars:, schedules:", DescribeNode(r))
 		return nil
 	}
 	f, ok := p.fields(root, "", topFields)

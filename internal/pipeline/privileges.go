@@ -78,7 +78,7 @@ func (p *parser) capAdd(n *yaml.Node, field string) []string {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "is %s; write a list of capabilities, e.g. [NET_BIND_SERVICE]", kind(n))
+		p.errorf(n, field, "is %s; write a list of capabilities, e.g. [NET_BIND_SERVICE]", DescribeNode(n))
 		return nil
 	}
 	out := make([]string, 0, len(n.Content))

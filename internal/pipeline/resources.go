@@ -67,7 +67,7 @@ func (p *parser) memory(n *yaml.Node, field string) int64 {
 		return 0
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		p.errorf(n, field, "is %s; %s", kind(n), memoryHint)
+		p.errorf(n, field, "is %s; %s", DescribeNode(n), memoryHint)
 		return 0
 	}
 	v := n.Value
@@ -111,7 +111,7 @@ func (p *parser) cpus(n *yaml.Node, field string) int64 {
 		return 0
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" && n.ShortTag() != "!!float" {
-		p.errorf(n, field, "is %s; %s, or leave cpus out for no limit", kind(n), rule)
+		p.errorf(n, field, "is %s; %s, or leave cpus out for no limit", DescribeNode(n), rule)
 		return 0
 	}
 	v := strings.TrimPrefix(n.Value, "+")

@@ -101,7 +101,7 @@ func (p *parser) exitCodes(n *yaml.Node, field string) []int {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "is %s; write a list of exit codes from 1 to 255, e.g. [75, 137], or leave exit_codes out to retry after any", kind(n))
+		p.errorf(n, field, "is %s; write a list of exit codes from 1 to 255, e.g. [75, 137], or leave exit_codes out to retry after any", DescribeNode(n))
 		return nil
 	}
 	out := make([]int, 0, len(n.Content))

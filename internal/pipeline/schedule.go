@@ -65,7 +65,7 @@ func (p *parser) schedules(n *yaml.Node, s *Spec) []Schedule {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "schedules", "is %s; write a list, e.g. %s", kind(n), example)
+		p.errorf(n, "schedules", "is %s; write a list, e.g. %s", DescribeNode(n), example)
 		return nil
 	}
 	out := make([]Schedule, 0, len(n.Content))

@@ -33,7 +33,7 @@ func (p *parser) secrets(n *yaml.Node, field, envPrefix string, env map[string]s
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, field, "is %s; write a list, e.g. %s", kind(n), example)
+		p.errorf(n, field, "is %s; write a list, e.g. %s", DescribeNode(n), example)
 		return nil
 	}
 	out := make([]SecretRef, 0, len(n.Content))
@@ -45,7 +45,7 @@ func (p *parser) secrets(n *yaml.Node, field, envPrefix string, env map[string]s
 			return out
 		}
 		if item.Kind != yaml.MappingNode {
-			p.errorf(item, at, "is %s; write a mapping, e.g. {name: db_password} or {name: api_key, env: API_KEY}", kind(item))
+			p.errorf(item, at, "is %s; write a mapping, e.g. {name: db_password} or {name: api_key, env: API_KEY}", DescribeNode(item))
 			continue
 		}
 		f, _ := p.fields(item, at, []string{"name", "env"})

@@ -28,7 +28,7 @@ func (p *parser) steps(n *yaml.Node, envPrefix string) []Step {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "steps", "is %s; write a list of steps, e.g. %s", kind(n), example)
+		p.errorf(n, "steps", "is %s; write a list of steps, e.g. %s", DescribeNode(n), example)
 		return nil
 	}
 	if len(n.Content) == 0 {
