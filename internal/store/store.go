@@ -96,6 +96,22 @@ type Store interface {
 	// an attempt that left something not known to be removed.
 	RunPrune(ctx context.Context, p *RunPruneParams) (int, error)
 
+	// RunClaim takes, for p.Owner until p.Until, the unfinished runs whose
+	// lease has ended or that nobody holds (any lease with p.Steal), oldest
+	// first: each claimed run's epoch goes up by one, which fences off the
+	// server that held it before (see [ErrFenced]). It returns the claimed
+	// runs with their new leases. Runs p.Owner holds already are not
+	// claimed again.
+	RunClaim(ctx context.Context, p *RunClaimParams) ([]*RunRow, error)
+	// LeaseRenew extends, until p.Until, every lease p.Owner holds on an
+	// unfinished run, ended or not, unless another server claimed the run
+	// since; it returns the runs p.Owner still holds.
+	LeaseRenew(ctx context.Context, p *LeaseRenewParams) ([]LeaseHeld, error)
+	// LeaseRelease gives up p.Owner's leases on the runs named, as a
+	// server does when it stops, so another may claim them at once. Runs
+	// p.Owner does not hold are left as they are.
+	LeaseRelease(ctx context.Context, p *LeaseReleaseParams) error
+
 	// StepList returns a run's steps in listed order.
 	StepList(ctx context.Context, runID string) ([]*StepRow, error)
 	// StepStart begins attempt p.Attempt of a step: the step must be pending
@@ -237,6 +253,8 @@ type RunRow struct {
 	FinishedAt time.Time // zero until terminal
 	// CancelRequestedAt is when a cancel was asked for; zero if never.
 	CancelRequestedAt time.Time
+	// Lease says which server drives the run; see [Store.RunClaim].
+	Lease Lease
 }
 
 // RunListParams filter [Store.RunList]. Zero fields do not filter.
@@ -252,6 +270,9 @@ type RunSetStatusParams struct {
 	Status RunStatus
 	Error  string
 	Now    time.Time
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // StepRow is one step of a run and where its latest attempt stands.
@@ -282,6 +303,9 @@ type StepStartParams struct {
 	Sealed []byte
 	// Executor is the registry name of the executor the attempt runs on.
 	Executor string
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // StepSetHandleParams are the arguments of [Store.StepSetHandle].
@@ -291,6 +315,9 @@ type StepSetHandleParams struct {
 	Attempt int
 	// Handle is the executor handle, serialized.
 	Handle []byte
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // StepOutputsAddParams are the arguments of [Store.StepOutputsAdd].
@@ -318,6 +345,9 @@ type StepFinishParams struct {
 	// attempt ended before [Store.StepSetHandle] did.
 	Handle []byte
 	Now    time.Time
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // StepSetCleanupParams are the arguments of [Store.StepSetCleanup].
@@ -329,6 +359,9 @@ type StepSetCleanupParams struct {
 	Error   string // last removal error, empty once removed
 	// Tries is how many removals were tried so far.
 	Tries int
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // AttemptRow is one try of a step.
@@ -383,6 +416,9 @@ type LogAppendParams struct {
 	// were not stored so far; it is recorded as [AttemptRow.LogDropped]
 	// with these lines.
 	Dropped int64
+	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
+	// nothing, unless the run's lease epoch is still Epoch.
+	Epoch int64
 }
 
 // LogLine is one line to store.

@@ -50,6 +50,9 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 	exit := encodeExitCode(p.ExitCode)
 
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
 				`status = ?, exit_code = ?, error = ?, finished_at = ?, handle = COALESCE(?, handle), sealed = NULL`,
@@ -85,6 +88,9 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 // attempt in any state.
 func (s *Store) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParams) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE attempts SET removed = ?, cleanup_error = ?, cleanup_tries = ?
 			WHERE run_id = ? AND step = ? AND attempt = ?`,
 			boolInt(p.Removed), p.Error, p.Tries, p.RunID, p.Name, p.Attempt)

@@ -16,6 +16,9 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 		return nil
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
 		stmt, err := tx.PrepareContext(ctx, `INSERT INTO logs (run_id, step, attempt, ts, stream, text)
 			VALUES (?, ?, ?, ?, ?, ?)`)
 		if err != nil {

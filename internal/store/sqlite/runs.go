@@ -84,7 +84,8 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 }
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
-	retry_of, created_at, started_at, finished_at, cancel_requested_at`
+	retry_of, created_at, started_at, finished_at, cancel_requested_at,
+	lease_owner, lease_epoch, lease_until`
 
 // RunGet implements [store.Store.RunGet].
 func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
@@ -165,6 +166,9 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 		started = now
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.ID, p.Epoch); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?1, error = ?2,
 			started_at = CASE WHEN started_at = 0 THEN ?3 ELSE started_at END,
 			finished_at = ?4
@@ -205,9 +209,11 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 		params, vars               sql.NullString
 		created, started, finished int64
 		cancelRequested            int64
+		leaseUntil                 int64
 	)
 	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
-		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished, &cancelRequested); err != nil {
+		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished, &cancelRequested,
+		&row.Lease.Owner, &row.Lease.Epoch, &leaseUntil); err != nil {
 		return nil, err
 	}
 	var err error
@@ -221,6 +227,7 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 	row.StartedAt = fromUnixNano(started)
 	row.FinishedAt = fromUnixNano(finished)
 	row.CancelRequestedAt = fromUnixNano(cancelRequested)
+	row.Lease.Until = fromUnixNano(leaseUntil)
 	return &row, nil
 }
 

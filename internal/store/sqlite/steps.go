@@ -50,6 +50,9 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
 	now := unixNano(p.Now)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE steps SET status = 'running', attempts = ?1,
 			started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END,
 			finished_at = 0, exit_code = NULL, error = ''
@@ -141,6 +144,9 @@ func updateLiveAttempt(ctx context.Context, tx *sql.Tx, set string, runID, step 
 // StepSetHandle implements [store.Store.StepSetHandle].
 func (s *Store) StepSetHandle(ctx context.Context, p *store.StepSetHandleParams) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
 		return updateLiveAttempt(ctx, tx, `handle = ?`, p.RunID, p.Name, p.Attempt, p.Handle)
 	})
 	if err != nil {

@@ -62,6 +62,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunRequestCancel", testRunRequestCancel},
 		{"RunEndEndsLeftovers", testRunEndEndsLeftovers},
 		{"LogBytes", testLogBytes},
+		{"RunClaim", testRunClaim},
+		{"LeaseRenew", testLeaseRenew},
+		{"LeaseRelease", testLeaseRelease},
+		{"Fenced", testFenced},
+		{"ClaimRace", testClaimRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
