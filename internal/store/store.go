@@ -235,6 +235,10 @@ type RunCreateParams struct {
 	// RetryOf is the run this one re-runs; empty for a new run.
 	RetryOf string
 	Now     time.Time
+	// Owner, when set, holds the new run's lease until LeaseUntil, at
+	// epoch 1: the server that accepted it drives it.
+	Owner      string
+	LeaseUntil time.Time
 }
 
 // RunRow is one run.

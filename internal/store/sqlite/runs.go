@@ -44,11 +44,17 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		return nil, fmt.Errorf("sqlite: create run %q: vars: %w", p.ID, err)
 	}
 	now := unixNano(p.Now)
+	var lease store.Lease
+	if p.Owner != "" {
+		lease = store.Lease{Owner: p.Owner, Epoch: 1, Until: fromUnixNano(unixNano(p.LeaseUntil))}
+	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
-			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, p.RetryOf, now); err != nil {
+			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at,
+			lease_owner, lease_epoch, lease_until)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, p.RetryOf, now,
+			p.Owner, lease.Epoch, unixNano(lease.Until)); err != nil {
 			return mapErr(err)
 		}
 		for i, name := range p.Steps {
@@ -80,6 +86,7 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		Executor:  p.Executor,
 		RetryOf:   p.RetryOf,
 		CreatedAt: fromUnixNano(now),
+		Lease:     lease,
 	}, nil
 }
 

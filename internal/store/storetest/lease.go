@@ -209,3 +209,28 @@ func testClaimRace(t *testing.T, s store.Store) {
 		t.Errorf("%d of %d runs claimed", len(owner), runs)
 	}
 }
+
+// testRunCreateOwned: a run created with an owner is held by it at epoch
+// 1, and is not claimed by another until its lease ends.
+func testRunCreateOwned(t *testing.T, s store.Store) {
+	r, err := s.RunCreate(t.Context(), &store.RunCreateParams{
+		ID: "r", Pipeline: "p", Revision: 1, Executor: "noop", Steps: []string{"a"}, Now: at(1),
+		Owner: "A", LeaseUntil: at(11),
+	})
+	must(t, err, "RunCreate")
+	if r.Lease.Owner != "A" || r.Lease.Epoch != 1 {
+		t.Fatalf("RunCreate with an owner: lease %+v", r.Lease)
+	}
+	wantTime(t, r.Lease.Until, at(11), "lease end")
+	got, err := s.RunGet(t.Context(), "r")
+	must(t, err, "RunGet")
+	if got.Lease != r.Lease {
+		t.Fatalf("RunGet: lease %+v, RunCreate said %+v", got.Lease, r.Lease)
+	}
+	if rows := claim(t, s, "B", 10, store.RunClaimParams{}); len(rows) != 0 {
+		t.Fatalf("B claims a run A holds: %q", runIDs(rows))
+	}
+	if rows := claim(t, s, "B", 11, store.RunClaimParams{}); len(rows) != 1 || rows[0].Lease.Epoch != 2 {
+		t.Fatalf("B claims once A's lease ended: %+v", rows)
+	}
+}
