@@ -57,23 +57,23 @@ func (d *durable) retry(ctx context.Context, op string, write func() error) erro
 }
 
 func (d *durable) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
-	return d.retry(ctx, "run_set_status", func() error { return d.Store.RunSetStatus(ctx, p) })
+	return d.e.fenced(p.ID, d.retry(ctx, "run_set_status", func() error { return d.Store.RunSetStatus(ctx, p) }))
 }
 
 func (d *durable) StepStart(ctx context.Context, p *store.StepStartParams) error {
-	return d.retry(ctx, "step_start", func() error { return d.Store.StepStart(ctx, p) })
+	return d.e.fenced(p.RunID, d.retry(ctx, "step_start", func() error { return d.Store.StepStart(ctx, p) }))
 }
 
 func (d *durable) StepSetHandle(ctx context.Context, p *store.StepSetHandleParams) error {
-	return d.retry(ctx, "step_set_handle", func() error { return d.Store.StepSetHandle(ctx, p) })
+	return d.e.fenced(p.RunID, d.retry(ctx, "step_set_handle", func() error { return d.Store.StepSetHandle(ctx, p) }))
 }
 
 func (d *durable) StepFinish(ctx context.Context, p *store.StepFinishParams) error {
-	return d.retry(ctx, "step_finish", func() error { return d.Store.StepFinish(ctx, p) })
+	return d.e.fenced(p.RunID, d.retry(ctx, "step_finish", func() error { return d.Store.StepFinish(ctx, p) }))
 }
 
 func (d *durable) StepSetCleanup(ctx context.Context, p *store.StepSetCleanupParams) error {
-	return d.retry(ctx, "step_set_cleanup", func() error { return d.Store.StepSetCleanup(ctx, p) })
+	return d.e.fenced(p.RunID, d.retry(ctx, "step_set_cleanup", func() error { return d.Store.StepSetCleanup(ctx, p) }))
 }
 
 func (d *durable) AttemptSetImage(ctx context.Context, runID, step string, attempt int, digest string) error {
@@ -81,5 +81,5 @@ func (d *durable) AttemptSetImage(ctx context.Context, runID, step string, attem
 }
 
 func (d *durable) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
-	return d.retry(ctx, "log_append", func() error { return d.Store.LogAppend(ctx, p) })
+	return d.e.fenced(p.RunID, d.retry(ctx, "log_append", func() error { return d.Store.LogAppend(ctx, p) }))
 }

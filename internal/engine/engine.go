@@ -75,6 +75,24 @@ type Config struct {
 	// them) and stores, between the two, a line saying how much was cut;
 	// the attempt records it too. 0 means [DefaultLogCap].
 	LogCap int64
+	// ServerID names this server in the run leases it holds; empty means a
+	// new random name, as a restarted server is a new owner.
+	ServerID string
+	// Lease is how long this server holds a run without renewing it (it
+	// renews every third of it); 0 means [DefaultLease].
+	Lease time.Duration
+	// Shared says other servers drive runs from the same store: the engine
+	// then claims only runs whose server's lease ended, goes on claiming
+	// those as servers die, and reads every attempt's posted outputs from
+	// the store, as a callback may reach any server. When false, it takes
+	// every unfinished run at [Engine.Resume], whatever its lease: nobody
+	// else can hold the store.
+	Shared bool
+	// Signals, if set, carries cancels and run changes between the servers
+	// sharing the store; without it another server's cancel takes effect
+	// at the owner's next lease renewal, and watchers of a run another
+	// server drives wake at their own pace.
+	Signals store.Signaler
 }
 
 // DefaultLogCap is the per-attempt log cap when [Config.LogCap] is 0.
@@ -124,6 +142,8 @@ type Engine struct {
 
 	// slots bounds the attempts running at once; nil means no bound.
 	slots chan struct{}
+	// beating starts the lease heartbeat with the first run driven.
+	beating sync.Once
 
 	mu    sync.Mutex
 	gates map[string]*gate
@@ -163,6 +183,12 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.LogCap <= 0 {
 		cfg.LogCap = DefaultLogCap
+	}
+	if cfg.ServerID == "" {
+		cfg.ServerID = newServerID()
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
 	}
 	var slots chan struct{}
 	if cfg.MaxParallel > 0 {
@@ -252,19 +278,23 @@ type SubmitParams struct {
 	// Serial makes the run wait until no other run of the pipeline is
 	// running, as a schedule with overlap: queue asks.
 	Serial bool
+	// Key, when not empty, names the event that asks for the run, such as
+	// a queue message: while a run with the same Key exists, Submit starts
+	// nothing and returns that run with a [*store.RunKeyExistsError].
+	Key string
 }
 
 // Submit creates a run and starts it. Bad params are an error wrapping
 // [ErrInvalid], and then no run is created. The run is durable once Submit
-// returns.
+// returns it, even with an error.
 func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, error) {
 	spec, rev, err := e.Spec(ctx, p.Pipeline, p.Revision)
 	if err != nil {
 		return nil, err
 	}
-	run, err := e.create(ctx, spec, rev, p.Params, nil, "", e.runExecutor(spec))
+	run, err := e.create(ctx, spec, rev, p.Params, nil, "", e.runExecutor(spec), p.Key)
 	if err != nil {
-		return nil, err
+		return run, err
 	}
 	if err := e.start(run, spec, p.Serial); err != nil {
 		return run, err
@@ -273,9 +303,10 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 }
 
 // create resolves a run's params and variables and stores it, for the
-// executor named exec. A run that needs an executor the engine does not
-// have is refused: nothing here could run it.
-func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf, exec string) (*store.RunRow, error) {
+// executor named exec, with key (see [SubmitParams.Key]). A run that needs
+// an executor the engine does not have is refused: nothing here could run
+// it. A taken key returns the run that has it, with the store's error.
+func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf, exec, key string) (*store.RunRow, error) {
 	if name := e.lacking(exec, spec); name != "" {
 		return nil, fmt.Errorf("%w: pipeline %q runs steps on executor %q, which this server does not have (it has %s); change the pipeline's executor:, or start the server with that executor",
 			ErrInvalid, spec.Name, name, e.quotedNames())
@@ -297,7 +328,12 @@ func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given
 	run, err := e.st.RunCreate(ctx, &store.RunCreateParams{
 		ID: id, Pipeline: spec.Name, Revision: rev, Params: params, Vars: vars,
 		Executor: exec, Steps: steps, Done: done, RetryOf: retryOf, Now: now,
+		Owner: e.cfg.ServerID, LeaseUntil: now.Add(e.cfg.Lease), Key: key,
 	})
+	var taken *store.RunKeyExistsError
+	if errors.As(err, &taken) {
+		return taken.Run, fmt.Errorf("engine: create run of %q: %w", spec.Name, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("engine: create run of %q: %w", spec.Name, err)
 	}
@@ -307,41 +343,15 @@ func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given
 	return run, nil
 }
 
-// Resume picks up every run that is not finished, as after a restart.
+// Resume picks up every unfinished run this engine may drive, as after a
+// restart: all of them when it alone opens the store, else those whose
+// server's lease ended (see [Config.Shared]).
 func (e *Engine) Resume(ctx context.Context) error {
-	runs, err := e.st.RunList(ctx, &store.RunListParams{
-		Statuses: []store.RunStatus{store.RunQueued, store.RunRunning}, Limit: 1 << 30,
-	})
+	runs, err := e.claim(ctx, 0)
 	if err != nil {
-		return fmt.Errorf("engine: list unfinished runs: %w", err)
+		return err
 	}
-	// Running runs first, so they hold their places in their pipelines'
-	// gates; then queued ones, oldest first, so they keep their turn.
-	slices.SortStableFunc(runs, func(a, b *store.RunRow) int {
-		if (a.Status == store.RunRunning) != (b.Status == store.RunRunning) {
-			if a.Status == store.RunRunning {
-				return -1
-			}
-			return 1
-		}
-		return a.CreatedAt.Compare(b.CreatedAt)
-	})
-	for _, run := range runs {
-		if !e.adopt(ctx, run, nil) {
-			continue // another executor's run: see adopt
-		}
-		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
-		if err != nil {
-			return err
-		}
-		if !e.adopt(ctx, run, spec) {
-			continue // a step of it runs on an executor this server lacks
-		}
-		if err := e.start(run, spec, false); err != nil {
-			return err
-		}
-	}
-	return nil
+	return e.drive(ctx, runs)
 }
 
 func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) error {
@@ -356,6 +366,14 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) erro
 		}
 		return nil
 	}
+	e.beating.Do(func() {
+		e.wg.Add(1)
+		go e.heartbeat()
+		if e.cfg.Signals != nil {
+			e.wg.Add(1)
+			go e.listen()
+		}
+	})
 	own := *run // the runner changes its copy; the caller keeps its own
 	r := newRunner(e, &own, spec)
 	r.serial = serial
@@ -390,9 +408,27 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	if err != nil {
 		return fmt.Errorf("engine: cancel run %s: %w", runID, err)
 	}
-	// The run's runner cancels it; a run nobody drives yet (left by an
-	// earlier life, not yet resumed) gets one, which stops what runs.
+	// The run's runner cancels it: here, or on the server that holds it,
+	// told by a signal or at its next lease renewal. A run nobody drives
+	// (left by an earlier life, not yet resumed) is claimed and gets a
+	// runner here, which stops what runs.
+	e.mu.Lock()
+	r, ok := e.runs[runID]
+	e.mu.Unlock()
+	if ok {
+		r.cancel(errCanceled)
+		return nil
+	}
 	if _, ok := e.execs[run.Executor]; ok {
+		claimed, err := e.claim(ctx, 1, runID)
+		if err != nil {
+			return fmt.Errorf("engine: cancel run %s: it is recorded, and its server will act on it: %w", runID, err)
+		}
+		if len(claimed) == 0 {
+			e.signal(ctx, store.SignalCancel, runID)
+			return nil // another server drives it
+		}
+		run = claimed[0]
 		spec, _, err := e.Spec(ctx, run.Pipeline, run.Revision)
 		switch {
 		case err != nil:
@@ -443,11 +479,16 @@ func (e *Engine) Wait(ctx context.Context, runID string) (*store.RunRow, error) 
 // and a later [Engine.Resume] re-attaches to them. It returns once every
 // run's goroutines have ended or ctx is done.
 func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	driven := slices.Collect(maps.Keys(e.runs))
+	e.mu.Unlock()
 	e.stop(errShutdown)
 	done := make(chan struct{})
 	go func() { e.wg.Wait(); close(done) }()
 	select {
 	case <-done:
+		// What ran goes on; the next server to claim it re-attaches.
+		e.release(ctx, driven)
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("engine: close: %w", ctx.Err())

@@ -72,7 +72,7 @@ func (r *runner) removeLeftover(ctx context.Context, step string, attempt int, h
 	if aerr != nil {
 		return // no such attempt: nothing records it
 	}
-	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: a.CleanupTries + 1}
+	p := &store.StepSetCleanupParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: a.CleanupTries + 1}
 	if err != nil {
 		p.Error = err.Error()
 	}

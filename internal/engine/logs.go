@@ -260,7 +260,7 @@ func (s *logSink) flush(dropped int64) {
 	if len(lines) == 0 && dropped == 0 {
 		return
 	}
-	err := s.r.e.st.LogAppend(context.WithoutCancel(s.r.ctx), &store.LogAppendParams{
+	err := s.r.e.st.LogAppend(context.WithoutCancel(s.r.ctx), &store.LogAppendParams{Epoch: s.r.run.Lease.Epoch,
 		RunID: s.r.run.ID, Step: s.step, Attempt: s.attempt, Lines: lines, Dropped: dropped,
 	})
 	if err != nil {

@@ -5,9 +5,13 @@ import "sync"
 // changes wakes everyone watching a run when something about it changed. It is
 // a broadcast without a payload: watchers re-read the store, so a burst of
 // changes costs them one read and nothing can be dropped.
+//
+// When the store is shared, a change is also told to the other servers
+// (out), and what they tell arrives through wake.
 type changes struct {
-	mu sync.Mutex
-	ch map[string]chan struct{}
+	mu  sync.Mutex
+	ch  map[string]chan struct{}
+	out func(runID string)
 }
 
 func newChanges() *changes { return &changes{ch: make(map[string]chan struct{})} }
@@ -24,8 +28,19 @@ func (c *changes) watch(runID string) <-chan struct{} {
 	return ch
 }
 
-// signal wakes the watchers of runID.
+// signal wakes the watchers of runID, here and on the other servers.
 func (c *changes) signal(runID string) {
+	c.wake(runID)
+	c.mu.Lock()
+	out := c.out
+	c.mu.Unlock()
+	if out != nil {
+		out(runID)
+	}
+}
+
+// wake wakes the watchers of runID on this server.
+func (c *changes) wake(runID string) {
 	c.mu.Lock()
 	ch, ok := c.ch[runID]
 	delete(c.ch, runID)

@@ -161,7 +161,7 @@ func (r *runner) load(ctx context.Context) error {
 		return nil // canceled while queued: the loop ends it
 	}
 	r.release = g.release
-	err = r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: store.RunRunning, Now: r.e.cfg.Now()})
+	err = r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{Epoch: r.run.Lease.Epoch, ID: r.run.ID, Status: store.RunRunning, Now: r.e.cfg.Now()})
 	if errors.Is(err, store.ErrConflict) {
 		// Canceled before it started.
 		r.cancel(errCanceled)
@@ -220,7 +220,7 @@ func (r *runner) advance(ctx context.Context) int {
 // finishStep ends a step that never got an attempt.
 func (r *runner) finishStep(ctx context.Context, name string, status store.StepStatus, reason string) {
 	r.status[name] = status
-	err := r.e.st.StepFinish(ctx, &store.StepFinishParams{RunID: r.run.ID, Name: name, Status: status, Error: reason, Now: r.e.cfg.Now()})
+	err := r.e.st.StepFinish(ctx, &store.StepFinishParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: name, Status: status, Error: reason, Now: r.e.cfg.Now()})
 	if err != nil {
 		r.e.log.Error("record step end", "run_id", r.run.ID, "step", name, "err", err)
 	}
@@ -290,7 +290,7 @@ func (r *runner) finish(ctx context.Context) {
 	}
 	// Retried until stored (see durable); the store ends, with the run,
 	// any step whose own end it does not have.
-	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
+	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{Epoch: r.run.Lease.Epoch, ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		r.e.log.Error("record run end", "run_id", r.run.ID, "err", err)
 		return // the engine stops: the next life ends the run

@@ -63,7 +63,7 @@ func (r *runner) startFailed(st *pipeline.Step, exec string, n int, h *executor.
 		// the start created, or starts it afresh.
 		if h != nil {
 			raw, _ := json.Marshal(h)
-			_ = r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw})
+			_ = r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw})
 		}
 		return outcome{}
 	case errors.Is(cause, errCanceled):

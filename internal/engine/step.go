@@ -66,7 +66,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		if retry {
 			status = store.StepRetrying
 		}
-		err := r.e.st.StepFinish(ctx, &store.StepFinishParams{
+		err := r.e.st.StepFinish(ctx, &store.StepFinishParams{Epoch: r.run.Lease.Epoch,
 			RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Status: status,
 			ExitCode: o.exitCode, Error: o.err, Outputs: o.outputs, Handle: o.rawHandle, Now: r.e.cfg.Now(),
 		})
@@ -85,7 +85,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 		if o.handle == nil && o.attempt > 0 {
 			// Nothing was created for the attempt: there is nothing to
 			// remove, and the attempt says so.
-			err := r.e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Removed: true})
+			err := r.e.st.StepSetCleanup(ctx, &store.StepSetCleanupParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: o.attempt, Removed: true})
 			if err != nil {
 				r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", st.Name, "err", err)
 			}
@@ -120,7 +120,7 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 
 // finishStepAsync ends a step waiting for its next attempt.
 func (r *runner) finishStepAsync(name, why string) {
-	err := r.e.st.StepFinish(context.WithoutCancel(r.ctx), &store.StepFinishParams{
+	err := r.e.st.StepFinish(context.WithoutCancel(r.ctx), &store.StepFinishParams{Epoch: r.run.Lease.Epoch,
 		RunID: r.run.ID, Name: name, Status: store.StepCanceled, Error: why, Now: r.e.cfg.Now(),
 	})
 	if err != nil {
@@ -177,7 +177,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	}
 	now := r.e.cfg.Now()
 	exec := stepExecutor(st, r.run.Executor)
-	err = r.e.st.StepStart(ctx, &store.StepStartParams{RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed, Executor: exec})
+	err = r.e.st.StepStart(ctx, &store.StepStartParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed, Executor: exec})
 	if err != nil {
 		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
 	}
@@ -210,7 +210,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	// off harmlessly.
 	raw, _ := json.Marshal(h)
 	go func() {
-		err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw})
+		err := r.e.st.StepSetHandle(ctx, &store.StepSetHandleParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: n, Handle: raw})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			r.e.log.Error("record handle", "run_id", r.run.ID, "step", st.Name, "err", err)
 		}
@@ -367,7 +367,7 @@ wait:
 		if w.res.OutputError != nil {
 			o.outputs, o.err = nil, w.res.OutputError.Error()
 		} else {
-			o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output, posted || resumed)
+			o.outputs, o.err = r.collectOutputs(st.Name, n, w.res.Output, posted || resumed || r.e.cfg.Shared)
 		}
 		if o.err == "" {
 			o.status = store.StepSucceeded
@@ -435,7 +435,7 @@ func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 	if err := r.e.checkOwner(h); err != nil {
 		// Not this engine's to remove: say so, and never mark it removed.
 		r.e.log.Warn("remove attempt", "run_id", r.run.ID, "step", step, "attempt", attempt, "err", err)
-		p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Error: err.Error()}
+		p := &store.StepSetCleanupParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: step, Attempt: attempt, Error: err.Error()}
 		if err := r.e.st.StepSetCleanup(ctx, p); err != nil {
 			r.e.log.Error("record cleanup", "run_id", r.run.ID, "step", step, "err", err)
 		}
@@ -454,7 +454,7 @@ func (r *runner) cleanup(step string, attempt int, h *executor.Handle) {
 		time.Sleep(delay)
 		delay *= 2
 	}
-	p := &store.StepSetCleanupParams{RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: tries}
+	p := &store.StepSetCleanupParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: step, Attempt: attempt, Removed: err == nil, Tries: tries}
 	if err != nil {
 		p.Error = err.Error()
 	}

@@ -34,6 +34,10 @@ type RunClaimParams struct {
 	Steal bool
 	// IDs, when set, restricts the claim to these runs.
 	IDs []string
+	// Executors, when set, restricts the claim to runs made for one of
+	// these executors (by [RunRow.Executor]): a server claims only what
+	// it can run.
+	Executors []string
 }
 
 // LeaseRenewParams are the arguments of [Store.LeaseRenew].

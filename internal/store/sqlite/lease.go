@@ -36,6 +36,12 @@ func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store
 				args = append(args, id)
 			}
 		}
+		if len(p.Executors) > 0 {
+			where += ` AND executor IN (` + strings.Repeat(", ?", len(p.Executors))[2:] + `)`
+			for _, x := range p.Executors {
+				args = append(args, x)
+			}
+		}
 		limit := p.Limit
 		if limit <= 0 {
 			limit = -1 // SQLite: no bound

@@ -53,12 +53,18 @@ func testRunClaim(t *testing.T, s store.Store) {
 	if r.Lease.Owner != "B" || r.Lease.Epoch != 2 {
 		t.Fatalf("RunGet after B's claim: lease %+v", r.Lease)
 	}
+	if got := claim(t, s, "D", 15, store.RunClaimParams{Executors: []string{"docker", "swarm"}}); len(got) != 0 {
+		t.Fatalf("D, without the runs' executor, claims %q", runIDs(got))
+	}
+	if got := claim(t, s, "D", 15, store.RunClaimParams{Executors: []string{"docker", "noop"}, Limit: 1}); len(got) != 1 || got[0].ID != "r1" {
+		t.Fatalf("D, with the runs' executor, claims %q, want r1", runIDs(got))
+	}
 	got = claim(t, s, "C", 16, store.RunClaimParams{Steal: true})
 	if ids := runIDs(got); !slices.Equal(ids, []string{"r1", "r2", "r3"}) {
 		t.Fatalf("C steals: got %q, want every unfinished run", ids)
 	}
-	if got[1].Lease.Epoch != 3 {
-		t.Errorf("r2 after three claims: epoch %d, want 3", got[1].Lease.Epoch)
+	if got[0].Lease.Epoch != 3 || got[1].Lease.Epoch != 3 {
+		t.Errorf("r1, r2 after three claims: epochs %d, %d, want 3", got[0].Lease.Epoch, got[1].Lease.Epoch)
 	}
 }
 
