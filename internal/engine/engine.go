@@ -75,6 +75,10 @@ type Config struct {
 	// them) and stores, between the two, a line saying how much was cut;
 	// the attempt records it too. 0 means [DefaultLogCap].
 	LogCap int64
+	// MissingTriggers are the kinds of trigger this server cannot run,
+	// each with why and how to get one that can: [Engine.Apply] refuses
+	// pipelines that have one (see [pipeline.Options.MissingTriggers]).
+	MissingTriggers map[string]string
 	// ServerID names this server in the run leases it holds; empty means a
 	// new random name, as a restarted server is a new owner.
 	ServerID string
@@ -226,11 +230,14 @@ func (e *Engine) DefaultExecutor() string { return e.def }
 
 // Apply validates a pipeline definition and stores it, as a new revision when
 // it changed. A definition naming an executor the engine does not have is
-// refused.
+// refused, and so is a step its executor can tell it cannot run.
 func (e *Engine) Apply(ctx context.Context, filename string, data []byte) (*store.PipelineRow, *pipeline.Spec, error) {
-	spec, err := pipeline.ParseWith(filename, data, &pipeline.Options{Executors: e.names})
+	spec, err := pipeline.ParseWith(filename, data, &pipeline.Options{Executors: e.names, MissingTriggers: e.cfg.MissingTriggers})
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	if err := e.checkSteps(spec); err != nil {
+		return nil, nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
 	}
 	row, err := e.st.PipelinePut(ctx, &store.PipelinePutParams{Name: spec.Name, Spec: data, Now: e.cfg.Now()})
 	if err != nil {
@@ -347,6 +354,7 @@ func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given
 // restart: all of them when it alone opens the store, else those whose
 // server's lease ended (see [Config.Shared]).
 func (e *Engine) Resume(ctx context.Context) error {
+	e.beat()
 	runs, err := e.claim(ctx, 0)
 	if err != nil {
 		return err
@@ -366,14 +374,7 @@ func (e *Engine) start(run *store.RunRow, spec *pipeline.Spec, serial bool) erro
 		}
 		return nil
 	}
-	e.beating.Do(func() {
-		e.wg.Add(1)
-		go e.heartbeat()
-		if e.cfg.Signals != nil {
-			e.wg.Add(1)
-			go e.listen()
-		}
-	})
+	e.beatLocked()
 	own := *run // the runner changes its copy; the caller keeps its own
 	r := newRunner(e, &own, spec)
 	r.serial = serial

@@ -105,6 +105,30 @@ func (e *Engine) drive(ctx context.Context, runs []*store.RunRow) error {
 	return nil
 }
 
+// beat starts the lease heartbeat, and the signals from other servers,
+// once: with the first run driven, or at [Engine.Resume], as a server on a
+// shared store claims the runs of dead ones even when it has none.
+func (e *Engine) beat() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.beatLocked()
+}
+
+// beatLocked is beat with e.mu held.
+func (e *Engine) beatLocked() {
+	if e.ctx.Err() != nil {
+		return
+	}
+	e.beating.Do(func() {
+		e.wg.Add(1)
+		go e.heartbeat()
+		if e.cfg.Signals != nil {
+			e.wg.Add(1)
+			go e.listen()
+		}
+	})
+}
+
 // heartbeat renews this engine's leases every third of a lease, stops
 // driving the runs another server claimed meanwhile, acts on cancels
 // stored by other servers, and, on a shared store, claims the runs of
