@@ -468,9 +468,7 @@ func (e *Engine) Wait(ctx context.Context, runID string) (*store.RunRow, error) 
 		if run.Status.Terminal() {
 			return run, nil
 		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
+		if !e.waitChange(ctx, runID, changed) {
 			return run, ctx.Err()
 		}
 	}

@@ -39,13 +39,22 @@ func (c *changes) signal(runID string) {
 	}
 }
 
-// wake wakes the watchers of runID on this server.
+// anyRun is the key under which [changes.watch] wakes at a change of any
+// run: a gate shared by the servers may have room then.
+const anyRun = ""
+
+// wake wakes the watchers of runID on this server, and those of any run.
 func (c *changes) wake(runID string) {
 	c.mu.Lock()
-	ch, ok := c.ch[runID]
-	delete(c.ch, runID)
+	var woken []chan struct{}
+	for _, id := range []string{runID, anyRun} {
+		if ch, ok := c.ch[id]; ok {
+			woken = append(woken, ch)
+			delete(c.ch, id)
+		}
+	}
 	c.mu.Unlock()
-	if ok {
+	for _, ch := range woken {
 		close(ch)
 	}
 }

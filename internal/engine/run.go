@@ -148,6 +148,9 @@ func (r *runner) load(ctx context.Context) error {
 			r.errs[row.Name] = row.Error
 		}
 	}
+	if r.e.cfg.Shared {
+		return r.loadShared(ctx)
+	}
 	g := r.e.gateOf(r.run.Pipeline)
 	if r.run.Status != store.RunQueued {
 		g.enter()
@@ -168,6 +171,31 @@ func (r *runner) load(ctx context.Context) error {
 		return nil
 	}
 	if err != nil {
+		return fmt.Errorf("mark running: %w", err)
+	}
+	r.run.Status = store.RunRunning
+	r.run.StartedAt = r.e.cfg.Now()
+	r.e.changes.signal(r.run.ID)
+	return nil
+}
+
+// loadShared marks a queued run running through the gate the servers
+// sharing the store keep (see admitShared).
+func (r *runner) loadShared(ctx context.Context) error {
+	if r.run.Status != store.RunQueued {
+		return nil
+	}
+	err := r.admitShared(ctx)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		r.cancel(errCanceled) // canceled before it started
+		return nil
+	case err != nil && r.ctx.Err() != nil:
+		if errors.Is(context.Cause(r.ctx), errShutdown) {
+			return errShutdown
+		}
+		return nil // canceled while queued: the loop ends it
+	case err != nil:
 		return fmt.Errorf("mark running: %w", err)
 	}
 	r.run.Status = store.RunRunning

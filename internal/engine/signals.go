@@ -106,3 +106,22 @@ func (e *Engine) signal(ctx context.Context, kind store.SignalKind, runID string
 		e.log.Warn("tell other servers about a run", "run_id", runID, "signal", kind, "err", err)
 	}
 }
+
+// waitChange waits for changed to close, or ctx to end (false). When
+// another server may drive the run and no signals tell of its changes, it
+// returns after fleetPoll too, for the caller to look again.
+func (e *Engine) waitChange(ctx context.Context, runID string, changed <-chan struct{}) bool {
+	var poll <-chan time.Time
+	if e.cfg.Shared && e.cfg.Signals == nil && !e.drives(runID) {
+		t := time.NewTimer(fleetPoll)
+		defer t.Stop()
+		poll = t.C
+	}
+	select {
+	case <-changed:
+	case <-poll:
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}

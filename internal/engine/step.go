@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -177,7 +178,15 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	}
 	now := r.e.cfg.Now()
 	exec := stepExecutor(st, r.run.Executor)
-	err = r.e.st.StepStart(ctx, &store.StepStartParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed, Executor: exec})
+	startParams := &store.StepStartParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Name: st.Name, Attempt: n, TokenHash: hash, Now: now, Sealed: sealed, Executor: exec}
+	if r.e.cfg.Shared && r.e.cfg.MaxParallel > 0 {
+		err = r.stepStartShared(ctx, startParams)
+		if o, stopped := r.stopped(); stopped && err != nil {
+			return o // stopped while waiting for room: no new attempt
+		}
+	} else {
+		err = r.e.st.StepStart(ctx, startParams)
+	}
 	if err != nil {
 		return outcome{status: store.StepFailed, err: fmt.Sprintf("record attempt start: %v", err)}
 	}
@@ -196,7 +205,7 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	maps.Copy(env, secretEnv)
 	spec := &executor.Spec{
 		RunID: r.run.ID, Step: st.Name, Attempt: n,
-		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env,
+		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env, SecretEnv: slices.Sorted(maps.Keys(secretEnv)),
 		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
 		Token: token, Timeout: st.Timeout,
 	}

@@ -5,6 +5,20 @@ import (
 	"time"
 )
 
+// ErrBusy: a gate shared by every server is full (see [Gate] and
+// [StepStartParams.MaxRunning]), and nothing was changed; the same call may
+// succeed once something ends.
+var ErrBusy = errors.New("no place free now")
+
+// Gate bounds the runs of one pipeline running at once, across every server
+// on the store.
+type Gate struct {
+	// Limit is the most runs of the pipeline running at once; 0: no bound.
+	Limit int
+	// Serial admits the run only when no other run of the pipeline runs.
+	Serial bool
+}
+
 // ErrFenced: the write came from a server that no longer holds the run's
 // lease (another server claimed the run since), and nothing was changed.
 // The writer must stop driving the run: its new owner does.

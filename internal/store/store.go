@@ -77,6 +77,8 @@ type Store interface {
 	PipelineList(ctx context.Context) ([]*PipelineRow, error)
 
 	// RunCreate inserts a run and its steps, all pending, in one transaction.
+	// When another run has p.Key it inserts nothing and returns that run
+	// with a [*RunKeyExistsError].
 	RunCreate(ctx context.Context, p *RunCreateParams) (*RunRow, error)
 	RunGet(ctx context.Context, id string) (*RunRow, error)
 	// RunList returns runs newest first.
@@ -239,6 +241,11 @@ type RunCreateParams struct {
 	// epoch 1: the server that accepted it drives it.
 	Owner      string
 	LeaseUntil time.Time
+	// Key, when not empty, is what started the run, unique among runs: a
+	// trigger that may deliver one event twice (a queue message, by its
+	// id) names the event here, and a second RunCreate with the same Key
+	// creates nothing and is a [*RunKeyExistsError] with the first run.
+	Key string
 }
 
 // RunRow is one run.
@@ -266,6 +273,8 @@ type RunListParams struct {
 	Pipeline string
 	Statuses []RunStatus
 	Limit    int // 0 means 100
+	// Key finds the run created with that [RunCreateParams.Key].
+	Key string
 }
 
 // RunSetStatusParams are the arguments of [Store.RunSetStatus].
@@ -277,6 +286,10 @@ type RunSetStatusParams struct {
 	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
 	// nothing, unless the run's lease epoch is still Epoch.
 	Epoch int64
+	// Gate, when set, admits a queued run to running only if the gate of
+	// its pipeline has room and no older run of the pipeline is queued:
+	// else [ErrBusy], and nothing changes.
+	Gate *Gate
 }
 
 // StepRow is one step of a run and where its latest attempt stands.
@@ -310,6 +323,10 @@ type StepStartParams struct {
 	// Epoch, when not 0, fences the write: it is [ErrFenced], and changes
 	// nothing, unless the run's lease epoch is still Epoch.
 	Epoch int64
+	// MaxRunning, when not 0, starts the attempt only if fewer attempts
+	// than that are running in the store, on any run: else [ErrBusy], and
+	// nothing changes.
+	MaxRunning int
 }
 
 // StepSetHandleParams are the arguments of [Store.StepSetHandle].

@@ -152,3 +152,47 @@ func sortRunsOldestFirst(runs []*store.RunRow) {
 		return strings.Compare(a.ID, b.ID)
 	})
 }
+
+// admit checks a queued run's way through its pipeline's gate; see
+// [store.RunSetStatusParams.Gate]. A run that is not queued passes: it was
+// admitted before.
+func admit(ctx context.Context, tx *sql.Tx, runID string, g *store.Gate) error {
+	var pipeline string
+	var status store.RunStatus
+	var created int64
+	err := tx.QueryRowContext(ctx, `SELECT pipeline, status, created_at FROM runs WHERE id = ?`, runID).Scan(&pipeline, &status, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil || status != store.RunQueued {
+		return err
+	}
+	var running, older int
+	err = tx.QueryRowContext(ctx, `SELECT
+		coalesce(sum(status = 'running'), 0),
+		coalesce(sum(status = 'queued' AND (created_at < ?1 OR (created_at = ?1 AND id < ?2))), 0)
+		FROM runs WHERE pipeline = ?3 AND status IN ('queued', 'running')`, created, runID, pipeline).Scan(&running, &older)
+	if err != nil {
+		return err
+	}
+	if older > 0 || (g.Limit > 0 && running >= g.Limit) || (g.Serial && running > 0) {
+		return fmt.Errorf("%d runs of %q running, %d queued before this one: %w", running, pipeline, older, store.ErrBusy)
+	}
+	return nil
+}
+
+// roomForAttempt checks the bound on attempts running in the whole store;
+// see [store.StepStartParams.MaxRunning].
+func roomForAttempt(ctx context.Context, tx *sql.Tx, max int) error {
+	if max <= 0 {
+		return nil
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attempts WHERE status = 'running'`).Scan(&n); err != nil {
+		return err
+	}
+	if n >= max {
+		return fmt.Errorf("%d attempts running, at most %d: %w", n, max, store.ErrBusy)
+	}
+	return nil
+}

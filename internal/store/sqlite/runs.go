@@ -13,7 +13,9 @@ import (
 )
 
 // RunCreate implements [store.Store.RunCreate]. A run whose ID is taken is
-// [store.ErrExists]. Done steps succeeded at p.Now, without attempts.
+// [store.ErrExists]; one whose key is taken, a [*store.RunKeyExistsError]
+// with the run that has it. Done steps succeeded at p.Now, without
+// attempts.
 func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.RunRow, error) {
 	seen := make(map[string]bool, len(p.Steps))
 	for _, name := range p.Steps {
@@ -49,6 +51,9 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		lease = store.Lease{Owner: p.Owner, Epoch: 1, Until: fromUnixNano(unixNano(p.LeaseUntil))}
 	}
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := runKeyFree(ctx, tx, p.Key); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
 			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at,
 			lease_owner, lease_epoch, lease_until)
@@ -56,6 +61,9 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, p.RetryOf, now,
 			p.Owner, lease.Epoch, unixNano(lease.Until)); err != nil {
 			return mapErr(err)
+		}
+		if err := setRunKey(ctx, tx, p.ID, p.Key); err != nil {
+			return err
 		}
 		for i, name := range p.Steps {
 			var err error
@@ -74,6 +82,10 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		return nil
 	})
 	if err != nil {
+		var taken *store.RunKeyExistsError
+		if errors.As(err, &taken) {
+			return taken.Run, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
+		}
 		return nil, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
 	}
 	return &store.RunRow{
@@ -116,6 +128,10 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 	if p.Pipeline != "" {
 		where = append(where, "pipeline = ?")
 		args = append(args, p.Pipeline)
+	}
+	if p.Key != "" {
+		where = append(where, "trigger_key = ? AND trigger_key <> ''") // the second term lets SQLite use the partial index
+		args = append(args, p.Key)
 	}
 	if len(p.Statuses) > 0 {
 		marks := strings.Repeat(", ?", len(p.Statuses))[2:]
@@ -175,6 +191,11 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := fence(ctx, tx, p.ID, p.Epoch); err != nil {
 			return err
+		}
+		if p.Gate != nil && p.Status == store.RunRunning {
+			if err := admit(ctx, tx, p.ID, p.Gate); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?1, error = ?2,
 			started_at = CASE WHEN started_at = 0 THEN ?3 ELSE started_at END,

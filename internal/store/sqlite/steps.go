@@ -53,6 +53,9 @@ func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
 		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
 			return err
 		}
+		if err := roomForAttempt(ctx, tx, p.MaxRunning); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE steps SET status = 'running', attempts = ?1,
 			started_at = CASE WHEN started_at = 0 THEN ?2 ELSE started_at END,
 			finished_at = 0, exit_code = NULL, error = ''

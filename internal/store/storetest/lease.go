@@ -240,3 +240,51 @@ func testRunCreateOwned(t *testing.T, s store.Store) {
 		t.Fatalf("B claims once A's lease ended: %+v", rows)
 	}
 }
+
+// testGate: a queued run is admitted to running only while its pipeline's
+// gate has room and no older run of it is queued; a refusal changes
+// nothing, and other pipelines have gates of their own.
+func testGate(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createRun(t, s, "r1", "p", at(1), "a")
+	createRun(t, s, "r2", "p", at(2), "a")
+	createRun(t, s, "r3", "p", at(3), "a")
+	createRun(t, s, "q1", "q", at(4), "a")
+	gate := &store.Gate{Limit: 1}
+	set := func(id string, g *store.Gate) error {
+		return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: store.RunRunning, Now: at(10), Gate: g})
+	}
+	wantErr(t, set("r2", gate), store.ErrBusy, "r2 admitted before the older r1")
+	if r, _ := s.RunGet(ctx, "r2"); r.Status != store.RunQueued || !r.StartedAt.IsZero() {
+		t.Fatalf("r2 after a refused admission: %s, started %v", r.Status, r.StartedAt)
+	}
+	must(t, set("r1", gate), "admit r1")
+	must(t, set("r1", gate), "r1 again: it was admitted")
+	must(t, set("q1", gate), "q1: another pipeline's gate")
+	wantErr(t, set("r2", gate), store.ErrBusy, "r2 while r1 runs at limit 1")
+	must(t, set("r2", &store.Gate{Limit: 2}), "r2 at limit 2")
+	wantErr(t, set("r3", &store.Gate{Serial: true}), store.ErrBusy, "serial r3 while others run")
+	for _, id := range []string{"r1", "r2"} {
+		must(t, s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: store.RunSucceeded, Now: at(11)}), "end "+id)
+	}
+	must(t, set("r3", &store.Gate{Serial: true}), "serial r3 once none runs")
+}
+
+// testMaxRunning: an attempt starts only while fewer than MaxRunning run in
+// the whole store.
+func testMaxRunning(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	createRun(t, s, "r1", "p", at(1), "a", "b")
+	createRun(t, s, "r2", "q", at(2), "a")
+	start := func(run, step string) error {
+		return s.StepStart(ctx, &store.StepStartParams{RunID: run, Name: step, Attempt: 1, Now: at(5), MaxRunning: 2})
+	}
+	must(t, start("r1", "a"), "first attempt")
+	must(t, start("r2", "a"), "second attempt, another run")
+	wantErr(t, start("r1", "b"), store.ErrBusy, "third attempt at most 2")
+	if st := stepOf(t, s, "r1", "b"); st.Status != store.StepPending || st.Attempts != 0 {
+		t.Fatalf("step after a refused start: %s, %d attempts", st.Status, st.Attempts)
+	}
+	must(t, s.StepFinish(ctx, &store.StepFinishParams{RunID: "r2", Name: "a", Attempt: 1, Status: store.StepSucceeded, Now: at(6)}), "end one")
+	must(t, start("r1", "b"), "third attempt once one ended")
+}

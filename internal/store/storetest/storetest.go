@@ -27,6 +27,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunCreateDone", testRunCreateDone},
 		{"RunCreateDoneUnknown", testRunCreateDoneUnknown},
 		{"RunRetryOf", testRunRetryOf},
+		{"RunCreateKey", testRunCreateKey},
+		{"RunCreateKeyRace", testRunCreateKeyRace},
 		{"StepLifecycle", testStepLifecycle},
 		{"StepRetry", testStepRetry},
 		{"StepFinishWithoutAttempt", testStepFinishWithoutAttempt},
@@ -68,6 +70,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Fenced", testFenced},
 		{"ClaimRace", testClaimRace},
 		{"RunCreateOwned", testRunCreateOwned},
+		{"Gate", testGate},
+		{"MaxRunning", testMaxRunning},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
