@@ -49,6 +49,11 @@ type Spec struct {
 	// [EnvSecretsDir] and the token's [EnvTokenFile] or [EnvToken], which
 	// the executor adds because only it knows where the files live.
 	Env map[string]string
+	// SecretEnv names the entries of Env that hold secrets the step asked
+	// for as variables. Executors whose engine shows a container's
+	// environment keep these out of it where they can (Azure's secure
+	// values).
+	SecretEnv []string
 	// Pull is one of [PullAlways], [PullIfMissing], [PullNever]; empty means
 	// [PullIfMissing].
 	Pull string
@@ -159,6 +164,19 @@ type Executor interface {
 	// Remove deletes everything the attempt created. It is idempotent: removing
 	// what is already gone is not an error.
 	Remove(ctx context.Context, h *Handle) error
+}
+
+// Checker is implemented by executors that can tell from a step alone
+// that they cannot run it, such as one whose user is a name where the
+// engine needs a numeric uid. The engine asks when a pipeline is applied,
+// so such a step is refused then, with the reason, and not when it runs.
+type Checker interface {
+	// CheckSpec returns the error Start would refuse spec with before
+	// making anything, or nil. spec holds what a pipeline fixes: the step's
+	// name, image, command, pull policy, user, root file system,
+	// capabilities, limits and timeout, and its secrets by name without
+	// their values; its run ID, environment and token are not set.
+	CheckSpec(spec *Spec) error
 }
 
 // LogLine is one line a step printed.

@@ -1,5 +1,24 @@
 // Package executortest is the conformance suite every [executor.Executor]
 // must pass. Each backend's tests call [Run] with a real engine behind it.
+//
+// # Engines that play commands
+//
+// Some engines under test run no command at all: kwok plays a Kubernetes
+// cluster's nodes, a fake plays a cloud's container service. They pass the
+// suite through [RunPlayed] and a [Player]. Every case declares, as a
+// [Script], what its command does: the code it exits with, the lines it
+// prints, whether it runs until stopped. The player changes each case's
+// spec so that its engine plays that script instead of running the
+// command; kwok's stages, for one, read the exit code from a variable in
+// the pod's environment. Under [Run] scripts play no part: every case runs
+// its command for real.
+//
+// What cannot be played is skipped by what it needs, with the reason:
+// cases that check what a running command sees or does (its environment,
+// its secret and token files, what baton makes of the output file it
+// writes) need a command that runs, and the Logs case needs a player that
+// can play log lines ([Player.Logs]). Every other case runs under a
+// player as it does under [Run], with the same checks.
 package executortest
 
 import (
@@ -30,7 +49,10 @@ const waitTimeout = 2 * time.Minute
 // hostile step: one that replaces its output file with links, a pipe, a
 // device or a huge file (see hostileOutput).
 func Run(t *testing.T, newExec func(t *testing.T) executor.Executor, image string) {
-	s := suite{newExec: newExec, image: image}
+	run(t, suite{newExec: newExec, image: image})
+}
+
+func run(t *testing.T, s suite) {
 	t.Run("ExitZero", s.exitZero)
 	t.Run("ExitNonZero", s.exitNonZero)
 	t.Run("EnvVisible", s.envVisible)
@@ -56,15 +78,19 @@ const EnvSecretsDir = "BATON_SECRETS_DIR"
 type suite struct {
 	newExec func(t *testing.T) executor.Executor
 	image   string
+	// player, when set, makes the engine play each case's script.
+	player *Player
 }
 
-func (s suite) spec(t *testing.T, env map[string]string, command ...string) *executor.Spec {
+// spec is the spec of an attempt that runs command, which does what
+// script says.
+func (s suite) spec(t *testing.T, env map[string]string, script Script, command ...string) *executor.Spec {
 	var b [4]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		t.Fatal(err)
 	}
 	step := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	return &executor.Spec{
+	spec := &executor.Spec{
 		RunID:   "test-" + hex.EncodeToString(b[:]),
 		Step:    step,
 		Attempt: 1,
@@ -73,6 +99,8 @@ func (s suite) spec(t *testing.T, env map[string]string, command ...string) *exe
 		Env:     env,
 		Pull:    executor.PullNever,
 	}
+	s.play(t, spec, script)
+	return spec
 }
 
 // start starts spec and removes what it created when the test ends.
@@ -114,16 +142,16 @@ func wait(t *testing.T, e executor.Executor, h *executor.Handle) *executor.Resul
 }
 
 // run starts command, waits for it and returns the result.
-func (s suite) run(t *testing.T, env map[string]string, command ...string) *executor.Result {
+func (s suite) run(t *testing.T, env map[string]string, script Script, command ...string) *executor.Result {
 	t.Helper()
 	e := s.newExec(t)
-	return wait(t, e, start(t, e, s.spec(t, env, command...)))
+	return wait(t, e, start(t, e, s.spec(t, env, script, command...)))
 }
 
 func (s suite) exitZero(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
-	h := start(t, e, s.spec(t, nil, "sh", "-c", "exit 0"))
+	h := start(t, e, s.spec(t, nil, Script{}, "sh", "-c", "exit 0"))
 	r := wait(t, e, h)
 	if r.ExitCode != 0 {
 		t.Errorf("ExitCode = %d, want 0", r.ExitCode)
@@ -142,14 +170,15 @@ func (s suite) exitZero(t *testing.T) {
 
 func (s suite) exitNonZero(t *testing.T) {
 	t.Parallel()
-	if r := s.run(t, nil, "sh", "-c", "exit 3"); r.ExitCode != 3 {
+	if r := s.run(t, nil, Script{ExitCode: 3}, "sh", "-c", "exit 3"); r.ExitCode != 3 {
 		t.Errorf("ExitCode = %d, want 3", r.ExitCode)
 	}
 }
 
 func (s suite) envVisible(t *testing.T) {
 	t.Parallel()
-	r := s.run(t, map[string]string{"BATON_VAR_X": "hello"},
+	s.needsRun(t, "the environment the command sees")
+	r := s.run(t, map[string]string{"BATON_VAR_X": "hello"}, Script{},
 		"sh", "-c", `echo "got=$BATON_VAR_X" >> "$BATON_OUTPUT"`)
 	if r.ExitCode != 0 {
 		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
@@ -161,8 +190,9 @@ func (s suite) envVisible(t *testing.T) {
 
 func (s suite) envVerbatim(t *testing.T) {
 	t.Parallel()
+	s.needsRun(t, "the environment the command sees")
 	value := `a  b "c" 'd' $(echo injected) ${HOME} ` + "`id`;\nsecond line\\n"
-	r := s.run(t, map[string]string{"BATON_VAR_X": value},
+	r := s.run(t, map[string]string{"BATON_VAR_X": value}, Script{},
 		"sh", "-c", `printf '%s' "$BATON_VAR_X" > "$BATON_OUTPUT"`)
 	if r.ExitCode != 0 {
 		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
@@ -174,8 +204,9 @@ func (s suite) envVerbatim(t *testing.T) {
 
 func (s suite) outputEnvSet(t *testing.T) {
 	t.Parallel()
+	s.needsRun(t, "the output file the command is given")
 	// Exit codes say which check failed.
-	r := s.run(t, nil, "sh", "-c",
+	r := s.run(t, nil, Script{}, "sh", "-c",
 		`test -n "$BATON_OUTPUT" || exit 10; test -f "$BATON_OUTPUT" || exit 11; test -w "$BATON_OUTPUT" || exit 12`)
 	if r.ExitCode != 0 {
 		t.Errorf("ExitCode = %d, want 0 (10: %s unset, 11: not a file, 12: not writable)",
@@ -185,7 +216,8 @@ func (s suite) outputEnvSet(t *testing.T) {
 
 func (s suite) noOutput(t *testing.T) {
 	t.Parallel()
-	r := s.run(t, nil, "sh", "-c", "echo to-stdout-only")
+	r := s.run(t, nil, Script{Logs: []executor.LogLine{{Stream: "stdout", Text: "to-stdout-only"}}},
+		"sh", "-c", "echo to-stdout-only")
 	if r.ExitCode != 0 {
 		t.Fatalf("ExitCode = %d, want 0", r.ExitCode)
 	}
@@ -201,7 +233,14 @@ func (s suite) logs(t *testing.T) {
 	if !ok {
 		t.Skipf("%s does not implement executor.LogFollower", e.Name())
 	}
-	h := start(t, e, s.spec(t, nil, "sh", "-c", "echo out1; echo err1 >&2; sleep 1; echo out2; echo err2 >&2"))
+	if s.player != nil && !s.player.Logs {
+		t.Skipf("%s plays commands instead of running them, and cannot play the lines they print", s.player.Name)
+	}
+	script := Script{Logs: []executor.LogLine{
+		{Stream: "stdout", Text: "out1"}, {Stream: "stderr", Text: "err1"},
+		{Stream: "stdout", Text: "out2"}, {Stream: "stderr", Text: "err2"},
+	}}
+	h := start(t, e, s.spec(t, nil, script, "sh", "-c", "echo out1; echo err1 >&2; sleep 1; echo out2; echo err2 >&2"))
 
 	// One follower runs while the attempt runs, alongside Wait.
 	var live []executor.LogLine
@@ -221,7 +260,7 @@ func (s suite) logs(t *testing.T) {
 	if liveErr != nil {
 		t.Fatalf("FollowLogs while running: %v", liveErr)
 	}
-	checkLines(t, "while running", live)
+	s.checkLines(t, "while running", live, script.Logs)
 
 	// Another starts after the attempt exited and still sees every line.
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -230,11 +269,20 @@ func (s suite) logs(t *testing.T) {
 	if err := lf.FollowLogs(ctx, h, func(l executor.LogLine) { late = append(late, l) }); err != nil {
 		t.Fatalf("FollowLogs after exit: %v", err)
 	}
-	checkLines(t, "after exit", late)
+	s.checkLines(t, "after exit", late, script.Logs)
 }
 
-func checkLines(t *testing.T, when string, lines []executor.LogLine) {
+// checkLines checks that lines are what the command printed, printed as
+// want, each stream in its order. Lines of different streams need not
+// keep their order among each other: an engine logs streams apart. An
+// executor that reports every line as stdout ([Player.OneStream]) must
+// still keep each stream's lines in their order.
+func (s suite) checkLines(t *testing.T, when string, lines, want []executor.LogLine) {
 	t.Helper()
+	stream := func(l executor.LogLine) string { return l.Stream }
+	if s.player != nil && s.player.OneStream {
+		stream = func(executor.LogLine) string { return "stdout" }
+	}
 	byStream := map[string][]string{}
 	for _, l := range lines {
 		if l.Time.IsZero() {
@@ -242,18 +290,46 @@ func checkLines(t *testing.T, when string, lines []executor.LogLine) {
 		}
 		byStream[l.Stream] = append(byStream[l.Stream], l.Text)
 	}
-	want := map[string][]string{"stdout": {"out1", "out2"}, "stderr": {"err1", "err2"}}
-	for stream, texts := range want {
-		if !slices.Equal(byStream[stream], texts) {
-			t.Errorf("%s: %s lines = %q, want %q", when, stream, byStream[stream], texts)
+	wantStreams := map[string]bool{}
+	for _, w := range want {
+		wantStreams[stream(w)] = true
+	}
+	// What each stream of the command printed, picked out of the stream
+	// it is reported on.
+	printed := map[string][]string{}
+	for _, w := range want {
+		printed[w.Stream] = append(printed[w.Stream], w.Text)
+	}
+	for name, texts := range printed {
+		reportedOn := stream(executor.LogLine{Stream: name})
+		var got []string
+		for _, text := range byStream[reportedOn] {
+			if slices.Contains(texts, text) {
+				got = append(got, text)
+			}
+		}
+		if !slices.Equal(got, texts) {
+			t.Errorf("%s: the %s lines, reported on %s, = %q, want %q", when, name, reportedOn, got, texts)
 		}
 	}
-	if len(byStream) != len(want) {
-		t.Errorf("%s: streams = %v, want stdout and stderr only", when, keys(byStream))
+	if n := len(lines); n != len(want) {
+		t.Errorf("%s: %d lines, want %d", when, n, len(want))
+	}
+	if len(byStream) != len(wantStreams) || !allIn(byStream, wantStreams) {
+		t.Errorf("%s: streams = %v, want %v only", when, keys(byStream), keys(wantStreams))
 	}
 }
 
-func keys(m map[string][]string) []string {
+func allIn[V, W any](m map[string]V, set map[string]W) bool {
+	for k := range m {
+		if _, ok := set[k]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func keys[V any](m map[string]V) []string {
 	var ks []string
 	for k := range m {
 		ks = append(ks, k)
@@ -265,7 +341,7 @@ func keys(m map[string][]string) []string {
 func (s suite) stop(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
-	h := start(t, e, s.spec(t, nil, "sleep", "60"))
+	h := start(t, e, s.spec(t, nil, Script{UntilStopped: true}, "sleep", "60"))
 	const grace = 2 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -289,7 +365,7 @@ func (s suite) removeIdempotent(t *testing.T) {
 	e := s.newExec(t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	h, err := e.Start(ctx, s.spec(t, nil, "sh", "-c", "echo x=1 > \"$BATON_OUTPUT\""))
+	h, err := e.Start(ctx, s.spec(t, nil, Script{}, "sh", "-c", "echo x=1 > \"$BATON_OUTPUT\""))
 	if err != nil {
 		if h != nil {
 			_ = e.Remove(ctx, h)
@@ -310,7 +386,7 @@ func (s suite) removeIdempotent(t *testing.T) {
 func (s suite) removeRunning(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
-	h := start(t, e, s.spec(t, nil, "sleep", "60"))
+	h := start(t, e, s.spec(t, nil, Script{UntilStopped: true}, "sleep", "60"))
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := e.Remove(ctx, h); err != nil {
@@ -327,8 +403,9 @@ const secretValue = "hunter2-\x00\xff\nline2"
 
 func (s suite) secrets(t *testing.T) {
 	t.Parallel()
+	s.needsRun(t, "the secret files the command reads")
 	e := s.newExec(t)
-	spec := s.spec(t, map[string]string{EnvSecretsDir: "/ignored"}, "sh", "-c",
+	spec := s.spec(t, map[string]string{EnvSecretsDir: "/ignored"}, Script{}, "sh", "-c",
 		`test -n "$BATON_SECRETS_DIR" || exit 10
 		test "$BATON_SECRETS_DIR" != /ignored || exit 11
 		env | grep -q hunter2 && exit 12
@@ -361,7 +438,7 @@ func (s suite) secrets(t *testing.T) {
 func (s suite) secretsRemovedWhileRunning(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
-	spec := s.spec(t, nil, "sleep", "60")
+	spec := s.spec(t, nil, Script{UntilStopped: true}, "sleep", "60")
 	spec.Secrets = map[string][]byte{"token": []byte(secretValue)}
 	h := start(t, e, spec)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -375,7 +452,7 @@ func (s suite) secretBadName(t *testing.T) {
 	t.Parallel()
 	e := s.newExec(t)
 	for _, name := range []string{"", ".", "..", "../escape", "a/b", executor.TokenFile} {
-		spec := s.spec(t, nil, "true")
+		spec := s.spec(t, nil, Script{}, "true")
 		spec.Secrets = map[string][]byte{name: []byte("x")}
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 		h, err := e.Start(ctx, spec)

@@ -48,6 +48,7 @@ func randomHex(t *testing.T) string {
 // target is intact after [executor.Executor.Remove].
 func (s suite) hostileOutput(t *testing.T) {
 	t.Parallel()
+	s.needsRun(t, "what baton makes of an output file the command replaced")
 	marker := "marker-" + randomHex(t)
 	host := t.TempDir()
 	// What an attacker is after: not name=value, so a parser that quotes
@@ -86,7 +87,7 @@ func (s suite) hostileOutput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := s.newExec(t)
-			spec := s.spec(t, map[string]string{"MARKER": marker}, "sh", "-c", tc.script)
+			spec := s.spec(t, map[string]string{"MARKER": marker}, Script{}, "sh", "-c", tc.script)
 			spec.CapAdd = tc.capAdd
 			h, err := s.startHostile(t, e, spec)
 			if err != nil {
@@ -181,8 +182,9 @@ func noMarker(t *testing.T, what, text, marker string) {
 // [executor.EnvTokenFile], whatever the step's own env says.
 func (s suite) tokenFile(t *testing.T) {
 	t.Parallel()
+	s.needsRun(t, "the token file the command reads")
 	token := "tok-" + randomHex(t)
-	spec := s.spec(t, map[string]string{executor.EnvTokenFile: "/ignored"}, "sh", "-c",
+	spec := s.spec(t, map[string]string{executor.EnvTokenFile: "/ignored"}, Script{}, "sh", "-c",
 		`test -n "$BATON_TOKEN_FILE" || exit 10
 		test "$BATON_TOKEN_FILE" != /ignored || exit 11
 		cat "$BATON_TOKEN_FILE" > "$BATON_OUTPUT" || exit 12`)

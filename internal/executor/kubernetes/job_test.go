@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -243,41 +242,6 @@ func TestParseUser(t *testing.T) {
 		if err != nil || *uid != tc.uid || (tc.gid < 0) != (gid == nil) || gid != nil && *gid != tc.gid {
 			t.Errorf("parseUser(%q) = %v, %v, %v; want %d, %d", tc.user, uid, gid, err, tc.uid, tc.gid)
 		}
-	}
-}
-
-func TestStartRefusesBadSpecs(t *testing.T) {
-	t.Parallel()
-	e := newTestExecutor(t, Options{})
-	for _, tc := range []struct {
-		name string
-		edit func(*executor.Spec)
-		want string
-	}{
-		{"NoImage", func(s *executor.Spec) { s.Image = "" }, "no image"},
-		{"UserName", func(s *executor.Spec) { s.User = "app" }, "numeric"},
-		{"Capability", func(s *executor.Spec) { s.CapAdd = []string{"ALL"} }, "unknown capability"},
-		{"Pull", func(s *executor.Spec) { s.Pull = "sometimes" }, "pull policy"},
-		{"SecretDotName", func(s *executor.Spec) { s.Secrets = map[string][]byte{executor.TokenFile: nil} }, "not a plain file name"},
-		{"SecretKey", func(s *executor.Spec) { s.Secrets = map[string][]byte{"my secret": nil} }, "Kubernetes Secret"},
-		{"NoCommand", func(s *executor.Spec) { s.Command = nil }, "no command"},
-	} {
-		spec := testSpec()
-		tc.edit(spec)
-		h, err := e.Start(t.Context(), spec)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: Start err = %v, want %q", tc.name, err, tc.want)
-		}
-		if h != nil {
-			t.Errorf("%s: Start made something (%s) for a spec it refused", tc.name, h.ID)
-		}
-		if tc.name == "NoImage" && !errors.Is(err, executor.ErrImageNotFound) {
-			t.Errorf("NoImage: err = %v, want ErrImageNotFound", err)
-		}
-	}
-	jobs, _ := e.client.BatchV1().Jobs("baton-jobs").List(t.Context(), listOne)
-	if len(jobs.Items) != 0 {
-		t.Errorf("%d jobs made for refused specs", len(jobs.Items))
 	}
 }
 

@@ -12,6 +12,12 @@
 // reach baton through the callback, and [executor.Result.Output] is always
 // nil.
 //
+// What a step asks that the executor can never give (a user by name,
+// which the cluster cannot look up in the image, or root; secret names a
+// Secret cannot hold; no image or no command) is refused by
+// [Executor.CheckSpec], which the engine calls when the step's pipeline
+// is applied, with the reason, and which Start calls first.
+//
 // Waiting is watch-based: the Job and its pod are listed once, then
 // watched from that resource version, and a watch that ends or expires is
 // made again. Pod-level failures (an image that cannot be pulled, a pod
@@ -130,6 +136,7 @@ var (
 	_ executor.Executor    = (*Executor)(nil)
 	_ executor.LogFollower = (*Executor)(nil)
 	_ executor.Lister      = (*Executor)(nil)
+	_ executor.Checker     = (*Executor)(nil)
 )
 
 // New returns a Kubernetes executor. It reads the kubeconfig but does not

@@ -27,22 +27,17 @@ var resume = []byte(`{"spec":{"suspend":false}}`)
 // failure to start: [executor.ErrImageNotFound] for an image that is not
 // there, [executor.ErrUnavailable] for one whose pulls keep failing.
 //
+// A spec [Executor.CheckSpec] refuses is refused before anything is made.
 // Every call carries ctx; a pod that stays pending without a problem the
 // cluster names waits as long as ctx allows.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
-	if spec.Image == "" {
-		return nil, fmt.Errorf("kubernetes: %w: step %q has no image; add image: to the step", executor.ErrImageNotFound, spec.Step)
-	}
-	if len(spec.Command) == 0 {
-		return nil, fmt.Errorf("kubernetes: step %q has no command; under Kubernetes the command runs under baton's wrapper, so the image's own entrypoint and command are not used", spec.Step)
-	}
-	if err := checkSecretNames(spec.Secrets); err != nil {
+	if err := e.CheckSpec(spec); err != nil {
 		return nil, err
 	}
 	name := jobName(spec)
 	job, err := e.job(spec, name)
 	if err != nil {
-		return nil, err
+		return nil, err // CheckSpec would have refused it
 	}
 	r := ref{e.namespace, name}
 	created, err := e.client.BatchV1().Jobs(e.namespace).Create(ctx, job, metav1.CreateOptions{})
@@ -71,6 +66,30 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	}
 	return h, nil
 }
+
+// CheckSpec implements [executor.Checker]. It refuses every spec Start
+// would refuse before making anything: one with no image or no command
+// (the command runs under baton's wrapper, so the image's own is never
+// used), a user that is not a numeric uid[:gid] other than root, secret
+// names a Secret cannot hold, a pull policy or capability baton does not
+// know. It does so by building the attempt's Job as Start does, so the
+// two cannot drift apart.
+func (e *Executor) CheckSpec(spec *executor.Spec) error {
+	if spec.Image == "" {
+		return fmt.Errorf("kubernetes: %w: step %q has no image; add image: to the step", executor.ErrImageNotFound, spec.Step)
+	}
+	if len(spec.Command) == 0 {
+		return fmt.Errorf("kubernetes: step %q has no command; under Kubernetes the command runs under baton's wrapper, so the image's own entrypoint and command are not used; add command: to the step", spec.Step)
+	}
+	if err := checkSecretNames(spec.Secrets); err != nil {
+		return err
+	}
+	_, err := e.job(spec, checkName)
+	return err
+}
+
+// checkName names the Job CheckSpec builds and throws away.
+const checkName = "baton-check"
 
 // explain adds to a failure to make a pod the last warning the cluster
 // gave about the Job (a quota, an admission policy that refused the pod).
