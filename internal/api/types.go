@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/baton-dev/baton/internal/store"
@@ -64,7 +65,11 @@ type Attempt struct {
 	// ImageDigest is the image the attempt ran, by digest.
 	ImageDigest string `json:"image_digest,omitempty"`
 	// Executor is the registry name of the executor that ran the attempt.
-	Executor   string     `json:"executor,omitempty"`
+	Executor string `json:"executor,omitempty"`
+	// Handle is what the executor made for the attempt, by the
+	// executor's own ID (a container, a Job, a container group); it stays
+	// once that is removed.
+	Handle     string     `json:"handle,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
@@ -117,8 +122,19 @@ func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {
 		out[i].Attempts = append(out[i].Attempts, Attempt{
 			Attempt: a.Attempt, Status: a.Status, ExitCode: a.ExitCode, Error: a.Error,
 			Removed: a.Removed, CleanupError: a.CleanupError, CleanupTries: a.CleanupTries, ImageDigest: a.ImageDigest,
-			Executor: a.Executor, StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
+			Executor: a.Executor, Handle: handleID(a.Handle), StartedAt: timePtr(a.StartedAt), FinishedAt: timePtr(a.FinishedAt),
 		})
 	}
 	return out
+}
+
+// handleID is the executor's ID in a stored handle, or "".
+func handleID(raw []byte) string {
+	var h struct {
+		ID string `json:"id"`
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &h) != nil {
+		return ""
+	}
+	return h.ID
 }

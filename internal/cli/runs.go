@@ -85,6 +85,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 			if a.Executor != "" {
 				line += " on " + a.Executor
 			}
+			if a.Handle != "" {
+				line += " (" + a.Handle + ")"
+			}
 			if a.ExitCode != nil {
 				line += fmt.Sprintf(", exit %d", *a.ExitCode)
 			}

@@ -93,6 +93,7 @@ func New() *Registry {
 		"noop":       hidden(typeOf(newNoop)),
 		"swarm":      remote(typeOf(newSwarm)),
 		"kubernetes": kubernetesType(),
+		"aci":        aciType(),
 	}}
 }
 

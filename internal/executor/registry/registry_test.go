@@ -103,7 +103,7 @@ func TestCheckErrors(t *testing.T) {
 	tests := []struct {
 		name, file, want string
 	}{
-		{"unknown type", "executors:\n  gpu: {type: nomad}\n", `:2: executors.gpu: unknown type "nomad"; use one of docker, kubernetes, process, swarm`},
+		{"unknown type", "executors:\n  gpu: {type: nomad}\n", `:2: executors.gpu: unknown type "nomad"; use one of aci, docker, kubernetes, process, swarm`},
 		{"misspelt field", "executors:\n  local:\n    type: docker\n    hots: tcp://x\n", `:4: executors.local: unknown field "hots"; did you mean "host"?`},
 		{"field of another type", "executors:\n  local: {type: docker, namespace: jobs}\n", `:2: executors.local: unknown field "namespace"`},
 		{"field of the wrong form", "executors:\n  s: {type: swarm, nodes: tcp://a}\n", `:2: executors.s: cannot unmarshal`},
