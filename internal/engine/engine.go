@@ -92,6 +92,10 @@ type Config struct {
 	// every unfinished run at [Engine.Resume], whatever its lease: nobody
 	// else can hold the store.
 	Shared bool
+	// CleanupRetry is the first wait before removals that failed are tried
+	// again (then it doubles, up to 10 minutes, while some still fail);
+	// 0 means 30s.
+	CleanupRetry time.Duration
 	// Signals, if set, carries cancels and run changes between the servers
 	// sharing the store; without it another server's cancel takes effect
 	// at the owner's next lease renewal, and watchers of a run another

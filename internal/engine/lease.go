@@ -105,8 +105,8 @@ func (e *Engine) drive(ctx context.Context, runs []*store.RunRow) error {
 	return nil
 }
 
-// beat starts the lease heartbeat, and the signals from other servers,
-// once: with the first run driven, or at [Engine.Resume], as a server on a
+// beat starts the lease heartbeat, the janitor and the signals from
+// other servers, once: with the first run driven, or at [Engine.Resume], as a server on a
 // shared store claims the runs of dead ones even when it has none.
 func (e *Engine) beat() {
 	e.mu.Lock()
@@ -120,8 +120,9 @@ func (e *Engine) beatLocked() {
 		return
 	}
 	e.beating.Do(func() {
-		e.wg.Add(1)
+		e.wg.Add(2)
 		go e.heartbeat()
+		go e.janitor()
 		if e.cfg.Signals != nil {
 			e.wg.Add(1)
 			go e.listen()

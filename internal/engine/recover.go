@@ -78,10 +78,11 @@ func (e *Engine) reapExecutor(ctx context.Context, name string) (int, error) {
 		if e.drives(o.RunID) {
 			continue // its runner removes it, as the attempt or the run ends (see sweep)
 		}
-		if a != nil && a.Status == store.StepRunning {
+		if a != nil && (a.Status == store.StepRunning || e.cfg.Shared) {
 			// Not driven, yet unfinished: the run waits for a server with
 			// an executor this one lacks (see adopt), and the attempt runs
-			// on. It is that server's to drive.
+			// on; or, on a shared store, another server drives it, and
+			// removes what its attempts leave. It is that server's.
 			waits, ok := waiting[o.RunID]
 			if !ok {
 				run, err := e.st.RunGet(ctx, o.RunID)
@@ -116,15 +117,36 @@ func (e *Engine) reapExecutor(ctx context.Context, name string) (int, error) {
 
 // reapUnremoved finishes removals a crash cut short after the container
 // was gone but before that was recorded: removing again is harmless, and
-// records it.
+// records it. It also tries again those that failed (see janitor).
 func (e *Engine) reapUnremoved(ctx context.Context) error {
+	_, err := e.retryRemovals(ctx)
+	return err
+}
+
+// retryRemovals removes, again, every ended attempt not known to be
+// removed whose run this engine does not drive, and returns how many still
+// fail.
+func (e *Engine) retryRemovals(ctx context.Context) (int, error) {
+	failing := 0
 	unremoved, err := e.st.AttemptListUnremoved(ctx)
 	if err != nil {
-		return fmt.Errorf("engine: reap: %w", err)
+		return 0, fmt.Errorf("engine: reap: %w", err)
 	}
+	unfinished := make(map[string]bool) // by run, on a shared store
 	for _, a := range unremoved {
 		if e.drives(a.RunID) {
 			continue // likewise; removing it here too would race the runner's removal
+		}
+		if e.cfg.Shared {
+			open, ok := unfinished[a.RunID]
+			if !ok {
+				run, err := e.st.RunGet(ctx, a.RunID)
+				open = err != nil || !run.Status.Terminal()
+				unfinished[a.RunID] = open
+			}
+			if open {
+				continue // another server drives the run, and removes this
+			}
 		}
 		var h executor.Handle
 		if json.Unmarshal(a.Handle, &h) != nil {
@@ -143,12 +165,15 @@ func (e *Engine) reapUnremoved(ctx context.Context) error {
 		p := &store.StepSetCleanupParams{RunID: a.RunID, Name: a.Step, Attempt: a.Attempt, Tries: a.CleanupTries + 1, Removed: true}
 		if err := e.remove(ctx, &h); err != nil {
 			p.Removed, p.Error = false, err.Error()
+			failing++
+			e.cfg.Metrics.CleanupFailures.WithLabelValues(h.Executor).Inc()
+			e.log.Warn("remove attempt", "run_id", a.RunID, "step", a.Step, "attempt", a.Attempt, "try", p.Tries, "err", err)
 		}
 		if err := e.st.StepSetCleanup(ctx, p); err != nil {
 			e.log.Error("record cleanup", "run_id", a.RunID, "step", a.Step, "err", err)
 		}
 	}
-	return nil
+	return failing, nil
 }
 
 // drives reports whether a runner of this engine drives the run.
