@@ -21,17 +21,18 @@ import (
 	"github.com/baton-dev/baton/internal/executor/registry"
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/secret"
-	"github.com/baton-dev/baton/internal/store/sqlite"
+	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/trigger/azurequeue"
 	"github.com/baton-dev/baton/internal/vault"
 )
 
-// local is an engine on this machine: the SQLite store, an executor, and the
-// API listening for callbacks and clients. Fields are set in the order they
+// local is an engine on this machine: its store, an executor, and the API
+// listening for callbacks and clients. Fields are set in the order they
 // are opened; [local.close] releases whatever is set, in reverse.
 type local struct {
 	log   *slog.Logger
 	lock  *os.File
-	st    *sqlite.Store
+	st    store.Store
 	execs *registry.Set
 	ln    net.Listener // the API's
 	// cbLns serve the steps' callbacks alone, each on a docker bridge's
@@ -77,10 +78,11 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 	if err != nil {
 		return nil, err
 	}
-	if l.st, err = sqlite.Open(ctx, filepath.Join(cfg.DataDir, "baton.db"), sqlite.Options{Logger: l.log,
-		IdentityFile: filepath.Join(cfg.DataDir, sqlite.IdentityFileName)}); err != nil {
-		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	if l.st, err = openStore(ctx, cfg, l.log); err != nil {
+		return nil, err
 	}
+	// A store that carries signals between servers is one they share.
+	signals, shared := l.st.(store.Signaler)
 	vlt := vault.New(l.st, ring)
 	var def string
 	if l.execs, def, err = openExecutors(ctx, cfg, l.st, l.log, env.Stderr); err != nil {
@@ -96,13 +98,18 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 	ecfg := engine.Config{
 		Store: l.st, Executors: l.execs.Executors, DefaultExecutor: def, CallbackURLs: callbacks,
 		Logger: l.log, MaxParallel: cfg.MaxParallelSteps, Secrets: vlt, AllowCaps: cfg.AllowCap, Sealer: ring,
-		LogCap: cfg.LogCap,
+		LogCap: cfg.LogCap, Shared: shared, Signals: signals,
 	}
 	// The server-wide default limits are the container executors' own
 	// (see openExecutors): a local process cannot be bound the same way.
 	policy := imagepolicy.Policy{Allow: cfg.AllowImage, RequireDigest: cfg.RequireDigest}
 	if len(policy.Allow) > 0 || policy.RequireDigest {
 		ecfg.ImagePolicy = policy.Check
+	}
+	if !o.callbacksOnly {
+		// A server refuses pipelines with triggers it cannot run; exec
+		// runs a file once, its triggers aside.
+		ecfg.MissingTriggers = azurequeue.Missing()
 	}
 	if l.eng, err = engine.New(ecfg); err != nil {
 		return nil, err

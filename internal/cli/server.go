@@ -8,6 +8,7 @@ import (
 
 	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/schedule"
+	"github.com/baton-dev/baton/internal/trigger/azurequeue"
 )
 
 func runServer(ctx context.Context, env *Env, args []string) error {
@@ -15,6 +16,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	cfgFile := configFlag(fs)
 	fs.String("listen", config.DefaultListen, "`addr` the API listens on; steps post their outputs here too (with --dev: "+config.DefaultDevListen+")")
 	fs.String("data-dir", defaultDataDir(env), "`dir` holding baton's database, keys and the first admin token")
+	fs.String("store", config.StoreSQLite, "where runs are kept: sqlite (a database in the data dir) or a postgres://user@host:port/db `URL` that several servers may share")
 	fs.String("executor", "auto", executorUsage)
 	fs.String("callback-url", "", "API base `url` as steps see it (default: derived from --listen and the executor)")
 	fs.Int("max-parallel-steps", 0, "most step `attempts` running at once across all runs; 0 means no limit")
@@ -49,9 +51,18 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	}
 	defer l.close()
 	sched := schedule.New(l.eng, l.st, l.log)
+	queues, err := azurequeue.New(azurequeue.Config{Engine: l.eng, Store: l.st, Logger: l.log, Settings: azurequeue.Settings{
+		MaxDequeue: cfg.AzureQueueMaxDequeue, DevConnectionString: cfg.AzureQueueDevConnectionString,
+	}})
+	if err != nil {
+		return err
+	}
 	l.api.AfterApply = func(ctx context.Context) {
 		if err := sched.Reload(context.WithoutCancel(ctx)); err != nil {
 			l.log.Error("reload schedules", "err", err)
+		}
+		if err := queues.Reload(context.WithoutCancel(ctx)); err != nil {
+			l.log.Error("reload queue triggers", "err", err)
 		}
 	}
 	if err := l.eng.Recover(ctx); err != nil {
@@ -61,6 +72,10 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer sched.Stop()
+	if err := queues.Reload(ctx); err != nil {
+		return err
+	}
+	defer queues.Stop()
 	if cfg.Retention > 0 {
 		pctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})

@@ -24,6 +24,10 @@ type Config struct {
 	Listen string
 	// DataDir holds baton's database, keys and the first admin token.
 	DataDir string
+	// Store is where runs are kept: empty or [StoreSQLite] for a database
+	// file in DataDir, or a postgres:// URL of a database several servers
+	// may share.
+	Store string
 	// CallbackURL is the API's base URL as steps see it; empty means baton
 	// derives it from Listen and the executor.
 	CallbackURL string
@@ -66,6 +70,12 @@ type Config struct {
 	TLSCert, TLSKey string
 	// Dev serves the API without tokens, on loopback only.
 	Dev bool
+	// AzureQueueMaxDequeue is the max_dequeue of azure_queue triggers
+	// that set none; 0 means the trigger's default.
+	AzureQueueMaxDequeue int
+	// AzureQueueDevConnectionString is a storage emulator's connection
+	// string (Azurite on this machine), for development only.
+	AzureQueueDevConnectionString string
 
 	// File is the config file read, "" when none was.
 	File string
@@ -95,6 +105,10 @@ const (
 	DefaultListen    = ":8080"
 	DefaultDevListen = "127.0.0.1:8080"
 )
+
+// StoreSQLite is [Config.Store] for the SQLite database in the data dir,
+// the default.
+const StoreSQLite = "sqlite"
 
 // DefaultPIDs is the default of [Config.DefaultPIDs].
 const DefaultPIDs = 512

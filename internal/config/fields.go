@@ -41,6 +41,7 @@ type field struct {
 var fields = []field{
 	{key: "listen", kind: kindString, ptr: func(c *Config) any { return &c.Listen }},
 	{key: "data_dir", kind: kindPath, ptr: func(c *Config) any { return &c.DataDir }},
+	{key: "store", kind: kindString, ptr: func(c *Config) any { return &c.Store }},
 	{key: "callback_url", kind: kindString, noEnv: true, ptr: func(c *Config) any { return &c.CallbackURL }},
 	{key: "default_executor", kind: kindString, ptr: func(c *Config) any { return &c.DefaultExecutor }},
 	{key: "max_parallel_steps", kind: kindInt, ptr: func(c *Config) any { return &c.MaxParallelSteps }},
@@ -57,6 +58,8 @@ var fields = []field{
 	{key: "tls_cert", kind: kindPath, ptr: func(c *Config) any { return &c.TLSCert }},
 	{key: "tls_key", kind: kindPath, ptr: func(c *Config) any { return &c.TLSKey }},
 	{key: "dev", kind: kindBool, ptr: func(c *Config) any { return &c.Dev }},
+	{key: "azure_queue_max_dequeue", kind: kindInt, ptr: func(c *Config) any { return &c.AzureQueueMaxDequeue }},
+	{key: "azure_queue_dev_connection_string", kind: kindString, ptr: func(c *Config) any { return &c.AzureQueueDevConnectionString }},
 }
 
 // keyExecutors is the file's key for the executors; it has no variable

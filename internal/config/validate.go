@@ -36,6 +36,9 @@ func (c *Config) Validate() error {
 	if c.DataDir == "" {
 		bad("data_dir", "is empty; give the directory baton keeps its database in")
 	}
+	if problem := storeProblem(c.Store); problem != "" {
+		bad("store", "%s", problem)
+	}
 	if c.CallbackURL != "" {
 		if u, err := url.Parse(c.CallbackURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad("callback_url", "%.64q is not an http or https URL; write the API's base URL as steps reach it, e.g. https://baton.internal.example", c.CallbackURL)
@@ -139,4 +142,20 @@ func capability(name string) bool {
 		}
 	}
 	return true
+}
+
+// storeProblem says what is wrong with a store value, or "". The value is
+// never shown: a URL may carry a password.
+func storeProblem(value string) string {
+	scheme, _, _ := strings.Cut(value, "://")
+	switch {
+	case value == "" || value == StoreSQLite:
+		return ""
+	case scheme != "postgres" && scheme != "postgresql":
+		return "is neither sqlite nor a postgres:// URL; write sqlite (the default) or e.g. postgres://baton@db.example:5432/baton"
+	}
+	if _, err := url.Parse(value); err != nil {
+		return "is not a URL that can be read; write e.g. postgres://baton@db.example:5432/baton, with special characters %-escaped"
+	}
+	return ""
 }

@@ -38,6 +38,12 @@ type Metrics struct {
 	// reached its cap.
 	LogBytesDropped prometheus.Counter
 	Callbacks       *prometheus.CounterVec // by HTTP status code
+	// QueueMessages are messages a queue trigger received, by pipeline,
+	// queue and outcome: started, duplicate (its run existed), refused
+	// (cannot start a run; left for another try), poisoned (moved to the
+	// poison queue) or failed (kept for a retry: the store or the queue
+	// failed).
+	QueueMessages *prometheus.CounterVec
 }
 
 // New returns a fresh set of metrics, with Go runtime and process metrics.
@@ -84,10 +90,14 @@ func New() *Metrics {
 		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_callbacks_total", Help: "Output callbacks from steps, by response code.",
 		}, []string{"code"}),
+		QueueMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_queue_messages_total",
+			Help: "Messages queue triggers received, by pipeline, queue and outcome (started, duplicate, refused, poisoned, failed).",
+		}, []string{"pipeline", "queue", "outcome"}),
 	}
 	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.RunsQueued, m.StepsWaiting,
 		m.RunsFailedAfterRetries, m.Attempts, m.AttemptSeconds, m.CleanupFailures, m.StoreWriteFailures,
-		m.LogBytesDropped, m.Callbacks,
+		m.LogBytesDropped, m.Callbacks, m.QueueMessages,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -26,6 +26,8 @@ type parser struct {
 	visits int
 	// executors are the server's executors' names; nil: not checked.
 	executors []string
+	// missingTriggers are the trigger kinds the server lacks, with why.
+	missingTriggers map[string]string
 }
 
 func (p *parser) errorf(n *yaml.Node, field, format string, args ...any) {

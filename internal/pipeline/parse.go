@@ -18,7 +18,7 @@ import (
 // MaxFileBytes is the largest pipeline file [Parse] accepts.
 const MaxFileBytes = 1 << 20
 
-var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency", "executor"}
+var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency", "executor", "triggers"}
 
 // maxConcurrency bounds concurrency:; a larger number is no limit in practice,
 // and leaving concurrency out says so.
@@ -44,6 +44,10 @@ type Options struct {
 	// set, an executor: naming another is an error at its line that lists
 	// them; when empty, executor names are checked only for their form.
 	Executors []string
+	// MissingTriggers are the kinds of trigger this server cannot run,
+	// each with why and how to get one that can; a trigger of such a kind
+	// is an error at its line.
+	MissingTriggers map[string]string
 }
 
 // ParseWith is [Parse] that also checks the file against what the server
@@ -59,7 +63,7 @@ func ParseWith(filename string, data []byte, o *Options) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &parser{file: filename, executors: o.Executors}
+	p := &parser{file: filename, executors: o.Executors, missingTriggers: o.MissingTriggers}
 	s := p.spec(root)
 	if len(p.errs) > 0 {
 		return nil, p.err()
@@ -186,6 +190,9 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 	}
 	if n, ok := f["schedules"]; ok {
 		s.Schedules = p.schedules(n, s)
+	}
+	if n, ok := f["triggers"]; ok {
+		s.Triggers = p.triggers(n)
 	}
 	return s
 }

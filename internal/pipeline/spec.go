@@ -19,7 +19,9 @@ type Spec struct {
 	// Vars are in the order the file lists them.
 	Vars      []Var
 	Schedules []Schedule
-	Steps     []Step
+	// Triggers start runs from outside events, such as queue messages.
+	Triggers []Trigger
+	Steps    []Step
 	// Timeout limits the whole run, every step and retry included; zero
 	// means none.
 	Timeout time.Duration

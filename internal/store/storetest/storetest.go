@@ -72,6 +72,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunCreateOwned", testRunCreateOwned},
 		{"Gate", testGate},
 		{"MaxRunning", testMaxRunning},
+		{"LogFollow", testLogFollow},
+		{"FenceRace", testFenceRace},
+		{"MaxRunningRace", testMaxRunningRace},
+		{"GateRace", testGateRace},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

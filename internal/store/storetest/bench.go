@@ -1,0 +1,165 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/baton-dev/baton/internal/store"
+)
+
+// EnvBenchRuns names the variable that sets how many runs [Bench] fills a
+// store with before it times reads: 10,000 unless it says otherwise (the
+// docs' figures use 1,000,000).
+const EnvBenchRuns = "BATON_BENCH_RUNS"
+
+// Bench times a store the way a server uses it, on stores open makes
+// (open closes them when b ends):
+//
+//   - StepCycle: a one-step run from creation to its end, with its status
+//     changes, handle, outputs and two log lines; serial, and from many
+//     goroutines at once as concurrent runs do. It reports steps/s.
+//   - RunGet, RunList (the newest page, one pipeline's, one status's) on
+//     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended.
+//
+// Nothing is asserted about the times: they are for reading.
+func Bench(b *testing.B, open func(b *testing.B) store.Store) {
+	b.Run("StepCycle", func(b *testing.B) {
+		s := open(b)
+		var n atomic.Int64
+		b.Run("serial", func(b *testing.B) {
+			for b.Loop() {
+				stepCycle(b, s, n.Add(1))
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		})
+		b.Run("parallel", func(b *testing.B) {
+			b.SetParallelism(8) // 16 goroutines on 2 cores: steps of many runs at once
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					stepCycle(b, s, n.Add(1))
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "steps/s")
+		})
+	})
+	b.Run("Reads", func(b *testing.B) {
+		runs := 10000
+		if v := os.Getenv(EnvBenchRuns); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 100 {
+				b.Fatalf("%s=%q: want a number of runs, 100 or more", EnvBenchRuns, v)
+			}
+			runs = n
+		}
+		s := open(b)
+		fill(b, s, runs)
+		b.Run("RunGet", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.RunGet(b.Context(), benchRunID(rand.IntN(runs))); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		for _, tc := range []struct {
+			name string
+			p    store.RunListParams
+		}{
+			{"RunListNewest", store.RunListParams{}},
+			{"RunListPipeline", store.RunListParams{Pipeline: "pipeline-7"}},
+			{"RunListRunning", store.RunListParams{Statuses: []store.RunStatus{store.RunRunning}}},
+		} {
+			b.Run(tc.name, func(b *testing.B) {
+				for b.Loop() {
+					rows, err := s.RunList(b.Context(), &tc.p)
+					if err != nil || len(rows) == 0 {
+						b.Fatalf("RunList: %d runs, %v", len(rows), err)
+					}
+				}
+			})
+		}
+	})
+}
+
+// stepCycle is one no-op step's whole life in the store.
+func stepCycle(b *testing.B, s store.Store, i int64) {
+	ctx := context.Background()
+	id := fmt.Sprintf("cycle-%d", i)
+	now := time.Now()
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	_, err := s.RunCreate(ctx, &store.RunCreateParams{ID: id, Pipeline: "bench", Revision: 1, Executor: "noop",
+		Vars: map[string]string{"A": "1"}, Steps: []string{"noop"}, Now: now, Owner: "bench", LeaseUntil: now.Add(time.Minute)})
+	must(err)
+	must(s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: store.RunRunning, Now: now, Epoch: 1}))
+	must(s.StepStart(ctx, &store.StepStartParams{RunID: id, Name: "noop", Attempt: 1,
+		TokenHash: []byte("0123456789abcdef0123456789abcdef"), Now: now, Epoch: 1}))
+	must(s.StepSetHandle(ctx, &store.StepSetHandleParams{RunID: id, Name: "noop", Attempt: 1, Handle: []byte(`{"id":"x"}`), Epoch: 1}))
+	must(s.LogAppend(ctx, &store.LogAppendParams{RunID: id, Step: "noop", Attempt: 1, Epoch: 1, Lines: []store.LogLine{
+		{Time: now, Stream: "stdout", Text: "hello"}, {Time: now, Stream: "stderr", Text: "world"}}}))
+	code := 0
+	must(s.StepFinish(ctx, &store.StepFinishParams{RunID: id, Name: "noop", Attempt: 1, Status: store.StepSucceeded,
+		ExitCode: &code, Outputs: map[string]string{"B": "2"}, Now: now, Epoch: 1}))
+	must(s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: store.RunSucceeded, Now: now, Epoch: 1}))
+}
+
+func benchRunID(i int) string { return fmt.Sprintf("run-%08d", i) }
+
+// fill makes runs runs of 3 steps over 20 pipelines, from 8 goroutines:
+// 1 in 100 running, the rest ended.
+func fill(b *testing.B, s store.Store, runs int) {
+	start := time.Now()
+	base := start.Add(-time.Duration(runs) * time.Second)
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		errs = make(chan error, 8)
+	)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= runs {
+					return
+				}
+				if err := fillOne(s, i, base.Add(time.Duration(i)*time.Second)); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+	b.Logf("filled the store with %d runs in %s", runs, time.Since(start).Round(time.Millisecond))
+}
+
+func fillOne(s store.Store, i int, at time.Time) error {
+	ctx := context.Background()
+	id := benchRunID(i)
+	_, err := s.RunCreate(ctx, &store.RunCreateParams{ID: id, Pipeline: fmt.Sprintf("pipeline-%d", i%20), Revision: 1,
+		Executor: "noop", Params: map[string]string{"n": strconv.Itoa(i)}, Steps: []string{"fetch", "build", "test"}, Now: at})
+	if err != nil {
+		return err
+	}
+	status := store.RunSucceeded
+	switch {
+	case i%100 == 0:
+		status = store.RunRunning
+	case i%10 == 0:
+		status = store.RunFailed
+	}
+	return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: status, Now: at.Add(time.Second)})
+}
