@@ -50,6 +50,9 @@ func loadConfig(env *Env, fs *cmdFlags, file string, extra map[string][]string) 
 	if err == nil {
 		err = registry.New().Check(cfg)
 	}
+	if err == nil {
+		err = checkStore(cfg)
+	}
 	if err != nil {
 		if fromFlags(err) {
 			return nil, usageError{msg: err.Error()}

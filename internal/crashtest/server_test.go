@@ -58,10 +58,11 @@ func batonBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(binDir, "baton")
-		cmd := exec.Command("go", "build", "-tags", "failpoint", "-o", binPath, "./cmd/baton")
+		// With the PostgreSQL store, for the tests of several servers.
+		cmd := exec.Command("go", "build", "-tags", "failpoint postgres", "-o", binPath, "./cmd/baton")
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build -tags failpoint ./cmd/baton: %w\n%s", err, out)
+			buildErr = fmt.Errorf("go build -tags 'failpoint postgres' ./cmd/baton: %w\n%s", err, out)
 		}
 	})
 	if buildErr != nil {
@@ -90,6 +91,8 @@ type server struct {
 	addr     string
 	executor string
 	client   *api.Client
+	// extra are more flags for every start: a fleet's shared store.
+	extra []string
 
 	proc   *proc
 	starts int
@@ -157,7 +160,8 @@ func (s *server) start(failpoint string) {
 	defer logFile.Close() // the child has its own descriptor
 	s.logs = append(s.logs, logPath)
 
-	cmd := exec.Command(s.bin, "server", "--listen", s.addr, "--data-dir", s.dataDir, "--executor", s.executor)
+	args := append([]string{"server", "--listen", s.addr, "--data-dir", s.dataDir, "--executor", s.executor}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	cmd.Env = serverEnv(failpoint)
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile

@@ -28,8 +28,12 @@ const EnvBenchRuns = "BATON_BENCH_RUNS"
 //   - RunGet, RunList (the newest page, one pipeline's, one status's) on
 //     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended.
 //
+// fill, if not nil, fills the store for the reads faster than the Store
+// interface can (a million runs take minutes through it), with the runs
+// [FillRun] describes; nil fills through the interface.
+//
 // Nothing is asserted about the times: they are for reading.
-func Bench(b *testing.B, open func(b *testing.B) store.Store) {
+func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testing.B, runs int)) {
 	b.Run("StepCycle", func(b *testing.B) {
 		s := open(b)
 		var n atomic.Int64
@@ -59,7 +63,13 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store) {
 			runs = n
 		}
 		s := open(b)
-		fill(b, s, runs)
+		start := time.Now()
+		if fill != nil {
+			fill(b, runs)
+		} else {
+			fillThrough(b, s, runs)
+		}
+		b.Logf("filled the store with %d runs in %s", runs, time.Since(start).Round(time.Millisecond))
 		b.Run("RunGet", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.RunGet(b.Context(), benchRunID(rand.IntN(runs))); err != nil {
@@ -114,11 +124,33 @@ func stepCycle(b *testing.B, s store.Store, i int64) {
 
 func benchRunID(i int) string { return fmt.Sprintf("run-%08d", i) }
 
-// fill makes runs runs of 3 steps over 20 pipelines, from 8 goroutines:
-// 1 in 100 running, the rest ended.
-func fill(b *testing.B, s store.Store, runs int) {
-	start := time.Now()
-	base := start.Add(-time.Duration(runs) * time.Second)
+// FillRun is run i of the runs a fill for [Bench] makes: ID run-%08d of i,
+// pipeline pipeline-(i%20), params {"n": i}, executor noop, steps fetch,
+// build and test all pending, created at FillBase + i seconds; 1 in 100
+// running (started a second after), 1 in 10 of the rest failed and the
+// others succeeded (finished a second after).
+func FillRun(i int) *store.RunRow {
+	created := FillBase.Add(time.Duration(i) * time.Second)
+	r := &store.RunRow{ID: benchRunID(i), Pipeline: fmt.Sprintf("pipeline-%d", i%20), Revision: 1,
+		Params: map[string]string{"n": strconv.Itoa(i)}, Executor: "noop", CreatedAt: created, Status: store.RunSucceeded}
+	switch {
+	case i%100 == 0:
+		r.Status, r.StartedAt = store.RunRunning, created.Add(time.Second)
+	case i%10 == 0:
+		r.Status = store.RunFailed
+	}
+	if r.Status.Terminal() {
+		r.FinishedAt = created.Add(time.Second)
+	}
+	return r
+}
+
+// FillBase is when the first run of a fill was created.
+var FillBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// fillThrough makes the runs of [FillRun] through the Store interface,
+// from 8 goroutines.
+func fillThrough(b *testing.B, s store.Store, runs int) {
 	var (
 		next atomic.Int64
 		wg   sync.WaitGroup
@@ -131,7 +163,7 @@ func fill(b *testing.B, s store.Store, runs int) {
 				if i >= runs {
 					return
 				}
-				if err := fillOne(s, i, base.Add(time.Duration(i)*time.Second)); err != nil {
+				if err := fillOne(s, FillRun(i)); err != nil {
 					errs <- err
 					return
 				}
@@ -143,23 +175,14 @@ func fill(b *testing.B, s store.Store, runs int) {
 	for err := range errs {
 		b.Fatal(err)
 	}
-	b.Logf("filled the store with %d runs in %s", runs, time.Since(start).Round(time.Millisecond))
 }
 
-func fillOne(s store.Store, i int, at time.Time) error {
+func fillOne(s store.Store, r *store.RunRow) error {
 	ctx := context.Background()
-	id := benchRunID(i)
-	_, err := s.RunCreate(ctx, &store.RunCreateParams{ID: id, Pipeline: fmt.Sprintf("pipeline-%d", i%20), Revision: 1,
-		Executor: "noop", Params: map[string]string{"n": strconv.Itoa(i)}, Steps: []string{"fetch", "build", "test"}, Now: at})
+	_, err := s.RunCreate(ctx, &store.RunCreateParams{ID: r.ID, Pipeline: r.Pipeline, Revision: r.Revision,
+		Executor: r.Executor, Params: r.Params, Steps: []string{"fetch", "build", "test"}, Now: r.CreatedAt})
 	if err != nil {
 		return err
 	}
-	status := store.RunSucceeded
-	switch {
-	case i%100 == 0:
-		status = store.RunRunning
-	case i%10 == 0:
-		status = store.RunFailed
-	}
-	return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: id, Status: status, Now: at.Add(time.Second)})
+	return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.ID, Status: r.Status, Now: r.CreatedAt.Add(time.Second)})
 }

@@ -1,0 +1,240 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strconv"
+
+	"github.com/baton-dev/baton/internal/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// StepList implements [store.Store.StepList]. A run without steps, or no run
+// at all, gives an empty list.
+func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, error) {
+	if !findable(runID) {
+		return nil, nil
+	}
+	out, err := queryAll(ctx, s, scanStep, `SELECT run_id, name, idx, status, attempts, exit_code,
+		error, outputs, started_at, finished_at
+		FROM steps WHERE run_id = $1 ORDER BY idx`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list steps of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+func scanStep(sc pgx.Row) (*store.StepRow, error) {
+	var (
+		row               store.StepRow
+		exit              *int64
+		errText           []byte
+		outputs           *string
+		started, finished int64
+	)
+	if err := sc.Scan(&row.RunID, &row.Name, &row.Index, &row.Status, &row.Attempts, &exit,
+		&errText, &outputs, &started, &finished); err != nil {
+		return nil, err
+	}
+	var err error
+	if row.Outputs, err = decodeMap(outputs); err != nil {
+		return nil, fmt.Errorf("step %q outputs: %w", row.Name, err)
+	}
+	row.ExitCode = exitCode(exit)
+	row.Error = string(errText)
+	row.StartedAt = fromUnixNano(started)
+	row.FinishedAt = fromUnixNano(finished)
+	return &row, nil
+}
+
+// StepStart implements [store.Store.StepStart]. The step's start time is
+// that of its first attempt.
+func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
+	now := unixNano(p.Now)
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if !findable(p.RunID, p.Name) {
+			return store.ErrNotFound
+		}
+		if err := roomForAttempt(ctx, tx, p.MaxRunning); err != nil {
+			return err
+		}
+		if err := fence(ctx, tx, p.RunID, p.Epoch, forShare); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE steps SET status = 'running', attempts = $1,
+			started_at = CASE WHEN started_at = 0 THEN $2 ELSE started_at END,
+			finished_at = 0, exit_code = NULL, error = ''
+			WHERE run_id = $3 AND name = $4 AND status IN ('pending', 'retrying') AND attempts = $1 - 1`,
+			p.Attempt, now, p.RunID, p.Name)
+		if err != nil {
+			return err
+		}
+		if !affected(tag) {
+			return stepConflict(ctx, tx, p.RunID, p.Name)
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO attempts (run_id, step, attempt, status, token_hash, started_at, sealed, executor)
+			VALUES ($1, $2, $3, 'running', $4, $5, $6, $7)`, p.RunID, p.Name, p.Attempt, p.TokenHash, now, p.Sealed, p.Executor)
+		if uniqueViolation(err) {
+			return fmt.Errorf("attempt exists: %w", store.ErrConflict)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: start attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}
+
+// uniqueViolation reports whether err is a key already taken.
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// lockStep takes the step's row lock, the one writes that change a step
+// and its attempts, or append to its log, queue on; a missing step is
+// [store.ErrNotFound].
+func lockStep(ctx context.Context, tx pgx.Tx, runID, name string) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM steps WHERE run_id = $1 AND name = $2 FOR NO KEY UPDATE`,
+		runID, name).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// stepConflict explains why an update of a step guarded by its state changed
+// nothing: the step is missing or in another state.
+func stepConflict(ctx context.Context, tx pgx.Tx, runID, name string) error {
+	var (
+		status   store.StepStatus
+		attempts int
+	)
+	err := tx.QueryRow(ctx, `SELECT status, attempts FROM steps
+		WHERE run_id = $1 AND name = $2`, runID, name).Scan(&status, &attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("step is %s after %d attempts: %w", status, attempts, store.ErrConflict)
+}
+
+// liveAttempt is the condition that an attempt row is running and is its
+// step's latest attempt: only such an attempt may still change.
+const liveAttempt = `status = 'running' AND attempt =
+	(SELECT attempts FROM steps WHERE steps.run_id = attempts.run_id AND steps.name = attempts.step)`
+
+// attemptConflict explains why an update guarded by liveAttempt changed
+// nothing: the attempt is missing, finished or superseded.
+func attemptConflict(ctx context.Context, tx pgx.Tx, runID, step string, attempt int) error {
+	var (
+		status store.StepStatus
+		latest int
+	)
+	err := tx.QueryRow(ctx, `SELECT a.status, s.attempts FROM attempts a
+		JOIN steps s ON s.run_id = a.run_id AND s.name = a.step
+		WHERE a.run_id = $1 AND a.step = $2 AND a.attempt = $3`, runID, step, attempt).Scan(&status, &latest)
+	return explainAttempt(err, status, latest)
+}
+
+// explainAttempt turns what was read of an attempt that may not change
+// into the reason.
+func explainAttempt(err error, status store.StepStatus, latest int) error {
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return store.ErrNotFound
+	case err != nil:
+		return err
+	case status != store.StepRunning:
+		return fmt.Errorf("attempt is %s: %w", status, store.ErrConflict)
+	default:
+		return fmt.Errorf("attempt %d superseded it: %w", latest, store.ErrConflict)
+	}
+}
+
+// updateLiveAttempt sets columns of an attempt, set naming its arguments
+// $1 to $len(args); it fails unless the attempt is live.
+func updateLiveAttempt(ctx context.Context, tx pgx.Tx, set string, runID, step string, attempt int, args ...any) error {
+	n := len(args)
+	args = append(args, runID, step, attempt)
+	tag, err := tx.Exec(ctx, `UPDATE attempts SET `+set+`
+		WHERE run_id = $`+strconv.Itoa(n+1)+` AND step = $`+strconv.Itoa(n+2)+` AND attempt = $`+strconv.Itoa(n+3)+`
+		AND `+liveAttempt, args...)
+	if err != nil {
+		return err
+	}
+	if affected(tag) {
+		return nil
+	}
+	return attemptConflict(ctx, tx, runID, step, attempt)
+}
+
+// StepSetHandle implements [store.Store.StepSetHandle].
+func (s *Store) StepSetHandle(ctx context.Context, p *store.StepSetHandleParams) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if !findable(p.RunID, p.Name) {
+			return store.ErrNotFound
+		}
+		if err := fence(ctx, tx, p.RunID, p.Epoch, forShare); err != nil {
+			return err
+		}
+		return updateLiveAttempt(ctx, tx, `handle = $1`, p.RunID, p.Name, p.Attempt, p.Handle)
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: set handle of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}
+
+// StepOutputsAdd implements [store.Store.StepOutputsAdd]: keys added later
+// replace earlier values. The merge is done here, on the attempt's row
+// locked, since jsonb, which could merge in SQL, refuses a value that
+// holds a NUL.
+func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParams) error {
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if !findable(p.RunID, p.Name) {
+			return store.ErrNotFound
+		}
+		var (
+			status store.StepStatus
+			latest int
+			stored *string
+		)
+		err := tx.QueryRow(ctx, `SELECT a.status, s.attempts, a.outputs FROM attempts a
+			JOIN steps s ON s.run_id = a.run_id AND s.name = a.step
+			WHERE a.run_id = $1 AND a.step = $2 AND a.attempt = $3
+			FOR UPDATE OF a`, p.RunID, p.Name, p.Attempt).Scan(&status, &latest, &stored)
+		if err != nil || status != store.StepRunning || latest != p.Attempt {
+			return explainAttempt(err, status, latest)
+		}
+		merged, err := decodeMap(stored)
+		if err != nil {
+			return fmt.Errorf("stored outputs: %w", err)
+		}
+		if merged == nil {
+			merged = make(map[string]string, len(p.Outputs))
+		}
+		maps.Copy(merged, p.Outputs)
+		enc, err := encodeMap(merged)
+		if err != nil {
+			return err
+		}
+		if enc == nil {
+			empty := "{}"
+			enc = &empty
+		}
+		_, err = tx.Exec(ctx, `UPDATE attempts SET outputs = $1 WHERE run_id = $2 AND step = $3 AND attempt = $4`,
+			enc, p.RunID, p.Name, p.Attempt)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: add outputs of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}
