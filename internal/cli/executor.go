@@ -52,6 +52,11 @@ func openExecutors(ctx context.Context, cfg *config.Config, st store.Store, log 
 	if err != nil {
 		return nil, "", err
 	}
+	if id, ok := st.(interface{ Identity() string }); ok && id.Identity() != "" {
+		// Servers sharing a store are one installation: each must find,
+		// re-attach to and remove what the others' attempts left.
+		instance = id.Identity()[:min(16, len(id.Identity()))]
+	}
 	env := &registry.Env{
 		DataDir: cfg.DataDir, Instance: instance, SecretsDir: cfg.SecretsDir, Logger: log,
 		DefaultLimits: executor.Limits{MemoryBytes: cfg.DefaultMemory, PIDs: cfg.DefaultPIDs},
@@ -81,9 +86,13 @@ func openExecutors(ctx context.Context, cfg *config.Config, st store.Store, log 
 			return nil, "", fmt.Errorf("docker engine does not answer: %w; start dockerd, or use --executor process to run steps as local processes", err)
 		}
 	}
-	if err := checkUnfinished(ctx, st, name, cfg.DataDir); err != nil {
-		set.Close()
-		return nil, "", err
+	// On a store several servers share, another server may have the
+	// executor those runs need; this one leaves them to it (see engine).
+	if _, shared := st.(store.Signaler); !shared {
+		if err := checkUnfinished(ctx, st, name, cfg.DataDir); err != nil {
+			set.Close()
+			return nil, "", err
+		}
 	}
 	return set, name, nil
 }

@@ -98,7 +98,7 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 	ecfg := engine.Config{
 		Store: l.st, Executors: l.execs.Executors, DefaultExecutor: def, CallbackURLs: callbacks,
 		Logger: l.log, MaxParallel: cfg.MaxParallelSteps, Secrets: vlt, AllowCaps: cfg.AllowCap, Sealer: ring,
-		LogCap: cfg.LogCap, Shared: shared, Signals: signals,
+		LogCap: cfg.LogCap, Shared: shared, Signals: signals, Lease: cfg.Lease,
 	}
 	// The server-wide default limits are the container executors' own
 	// (see openExecutors): a local process cannot be bound the same way.

@@ -32,6 +32,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	fs.String("default-memory", "", "memory `limit` of container steps that set none, e.g. 512Mi (default: none)")
 	fs.Int64("default-pids", config.DefaultPIDs, "process `limit` of container steps that set none")
 	fs.String("retention", "", "delete runs, with their steps and logs, once they ended longer ago than this `duration` (e.g. 720h or 30d); checked at start and then periodically (default: keep every run)")
+	fs.String("lease", "", "how long this server holds a run without renewing it, e.g. 15s; on a store several servers share, a dead server's runs move to the others about this long after it stopped (default: 15s)")
 	fs.String("log-cap", "", "most `bytes` of output stored per attempt, e.g. 16Mi; past it the first part and the last lines are kept (default: 64Mi)")
 	fs.String("secrets-dir", config.DefaultSecretsDir(os.Geteuid()), "tmpfs `dir` steps' secrets are written under on this machine")
 	pos, err := parse(fs, args)

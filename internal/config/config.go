@@ -55,6 +55,9 @@ type Config struct {
 	DefaultPIDs int64
 	// Retention is how long ended runs are kept; 0 keeps them all.
 	Retention time.Duration
+	// Lease is how long a server holds a run without renewing it; 0 means
+	// the engine's default. It matters on a store several servers share.
+	Lease time.Duration
 	// LogCap bounds the bytes of output stored per attempt; 0 means the
 	// engine's default.
 	LogCap int64

@@ -249,6 +249,8 @@ func TestLoadErrors(t *testing.T) {
 		{name: "negative", file: "max_parallel_steps: -1\n", want: []string{":1: max_parallel_steps: is -1; write 0 (no limit) or more"}},
 		{name: "bad size", file: "default_memory: lots\n", want: []string{`:1: default_memory: "lots" is not a size`}},
 		{name: "small log cap", file: "log_cap: 10\n", want: []string{":1: log_cap: is 10 bytes; write at least 1Ki"}},
+		{name: "short lease", file: "lease: 100ms\n", want: []string{":1: lease: is 100ms; write between 1s and 1h"}},
+		{name: "long lease", file: "lease: 2h\n", want: []string{":1: lease: is 2h0m0s; write between 1s and 1h"}},
 		{name: "bad age", file: "retention: -5m\n", want: []string{`:1: retention: "-5m" must be longer than 0`}},
 		{name: "empty value", file: "listen:\n", want: []string{":1: listen: is empty"}},
 		{name: "list for a scalar", file: "listen: [a, b]\n", want: []string{":1: listen: is a list; write a single value"}},

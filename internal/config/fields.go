@@ -51,6 +51,7 @@ var fields = []field{
 	{key: "default_memory", kind: kindBytes, ptr: func(c *Config) any { return &c.DefaultMemory }},
 	{key: "default_pids", kind: kindInt, ptr: func(c *Config) any { return &c.DefaultPIDs }},
 	{key: "retention", kind: kindAge, ptr: func(c *Config) any { return &c.Retention }},
+	{key: "lease", kind: kindAge, ptr: func(c *Config) any { return &c.Lease }},
 	{key: "log_cap", kind: kindBytes, ptr: func(c *Config) any { return &c.LogCap }},
 	{key: "secrets_dir", kind: kindPath, noEnv: true, ptr: func(c *Config) any { return &c.SecretsDir }},
 	{key: "secret_key_file", kind: kindPath, ptr: func(c *Config) any { return &c.SecretKeyFile }},

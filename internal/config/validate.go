@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/baton-dev/baton/internal/imagepolicy"
 	"github.com/baton-dev/baton/internal/pipeline"
@@ -58,6 +59,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DefaultPIDs < 0 {
 		bad("default_pids", "is %d; write a limit above 0", c.DefaultPIDs)
+	}
+	if c.Lease != 0 && (c.Lease < time.Second || c.Lease > time.Hour) {
+		bad("lease", "is %s; write between 1s and 1h, e.g. 15s", c.Lease)
 	}
 	if c.LogCap != 0 && c.LogCap < MinLogCap {
 		bad("log_cap", "is %d bytes; write at least 1Ki", c.LogCap)

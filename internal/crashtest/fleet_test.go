@@ -263,7 +263,7 @@ steps:
     image: ` + f.image + `
     pull: never
     timeout: 5m
-    command: ["sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done"]
+    command: ["sh", "-c", "trap 'exit 143' TERM; i=0; while true; do i=$((i+1)); echo line $i; sleep 0.2; done"]
 `)
 	ids := f.submit(a, "ticker", 1)
 	removeContainersOf(t, f.cli, func() []string { return ids })

@@ -126,6 +126,7 @@ func (s *Store) migrate(ctx context.Context, identityFile string) error {
 	if err != nil {
 		return err
 	}
+	s.id = id.id
 	for _, m := range applied {
 		s.log.Info("applied database migration", "migration", m.name, "version", m.version, "database", s.where)
 	}

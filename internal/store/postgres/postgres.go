@@ -73,6 +73,7 @@ type Store struct {
 	where  string // the database and schema, without credentials, for errors
 	schema string
 	wait   time.Duration
+	id     string // the store's identity, once open
 
 	closed    atomic.Bool
 	stop      chan struct{} // closed by Close, ending Listen
@@ -125,6 +126,10 @@ func (s *Store) open(ctx context.Context, opts Options) error {
 	}
 	return s.migrate(ctx, opts.IdentityFile)
 }
+
+// Identity names the store: the same for every server that opens it, and
+// another for every other store, however its database is named.
+func (s *Store) Identity() string { return s.id }
 
 // Close waits for the writes in progress, then closes the connections.
 // Calls after Close fail.
