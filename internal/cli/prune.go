@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -11,11 +12,15 @@ import (
 )
 
 func runPrune(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "prune", "prune --older-than DURATION [--data-dir DIR]")
+	fs := newFlags(env, "prune", "prune --older-than DURATION [--data-dir DIR | --store URL]")
 	olderThan := fs.String("older-than", "", "delete the runs that ended longer ago than this `duration` (e.g. 720h or 30d), with their steps and logs (required)")
 	dataDir := fs.String("data-dir", defaultDataDir(env), "the data `dir` to prune (no server may be using it; a server prunes itself with --retention)")
+	storeURL := fs.String("store", "", "prune a postgres://user@host:port/db `URL` that servers share instead, while they run")
 	if err := noArgs(fs, args); err != nil {
 		return err
+	}
+	if *storeURL != "" && *storeURL != config.StoreSQLite {
+		return prunePostgres(ctx, env, *storeURL, *olderThan)
 	}
 	if *olderThan == "" {
 		return usagef("give --older-than, e.g. --older-than 30d")
@@ -35,6 +40,39 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if err := o.audit(ctx, "run.prune", "", fmt.Sprintf("%d runs ended before %s", n, before.UTC().Format(time.RFC3339))); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "pruned %d runs that ended before %s, with their steps and logs\n", n, before.Local().Format(time.DateTime))
+	return nil
+}
+
+// prunePostgres prunes a PostgreSQL store, which the servers on it may go
+// on using meanwhile: it deletes in bounded batches, each one transaction.
+func prunePostgres(ctx context.Context, env *Env, url, olderThan string) error {
+	if olderThan == "" {
+		return usagef("give --older-than, e.g. --older-than 30d")
+	}
+	age, err := parseAge(olderThan)
+	if err != nil {
+		return usagef("--older-than: %v", err)
+	}
+	cfg := &config.Config{Store: url}
+	if err := checkStore(cfg); err != nil {
+		return usageError{msg: err.Error()}
+	}
+	st, err := openStore(ctx, cfg, newLogger(io.Discard, slog.LevelInfo))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	before := time.Now().Add(-age)
+	n, err := st.RunPrune(ctx, &store.RunPruneParams{Before: before})
+	if err != nil {
+		return err
+	}
+	err = st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: "run.prune",
+		Detail: fmt.Sprintf("%d runs ended before %s", n, before.UTC().Format(time.RFC3339))})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "pruned %d runs that ended before %s, with their steps and logs\n", n, before.Local().Format(time.DateTime))

@@ -19,8 +19,12 @@ import (
 const postgresBuiltIn = true
 
 func openPostgres(ctx context.Context, cfg *config.Config, log *slog.Logger) (store.Store, error) {
-	st, err := postgres.Open(ctx, cfg.Store, postgres.Options{Logger: log,
-		IdentityFile: filepath.Join(cfg.DataDir, postgres.IdentityFileName)})
+	opts := postgres.Options{Logger: log}
+	if cfg.DataDir != "" {
+		// A command run from anywhere (prune --store) has no data dir.
+		opts.IdentityFile = filepath.Join(cfg.DataDir, postgres.IdentityFileName)
+	}
+	st, err := postgres.Open(ctx, cfg.Store, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open the store: %w", err)
 	}

@@ -25,3 +25,15 @@ func TestStorePostgresNotBuiltIn(t *testing.T) {
 		t.Fatalf("the refused server made its data dir: %v", err)
 	}
 }
+
+// TestPrunePostgresNotBuiltIn: prune --store postgres://… in a baton built
+// without the store is a usage error saying how to build one, never
+// echoing the URL's password.
+func TestPrunePostgresNotBuiltIn(t *testing.T) {
+	env := &Env{Stdin: strings.NewReader(""), Stdout: os.Stderr, Stderr: os.Stderr, Getenv: func(string) string { return "" }}
+	err := runPrune(t.Context(), env, []string{"--store", "postgres://baton:s3cr3t@db/baton", "--older-than", "30d"})
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "-tags postgres") || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("prune --store postgres://... without the store built in: got %v", err)
+	}
+}

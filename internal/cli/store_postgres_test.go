@@ -52,3 +52,53 @@ func TestServersOnPostgres(t *testing.T) {
 		}
 	}
 }
+
+// TestPrunePostgres: `baton prune --store URL` prunes a PostgreSQL store
+// while its servers run: the old finished run goes, the recent one stays,
+// and the prune is audited.
+func TestPrunePostgres(t *testing.T) {
+	url := pgtest.Schema(t)
+	a := startServer(t, "--store", url, "--data-dir", t.TempDir(), "--executor", "noop")
+	spec := filepath.Join(t.TempDir(), "echo.yaml")
+	if err := os.WriteFile(spec, []byte("name: echo\nsteps:\n  - name: say\n    command: [\"true\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	client(t, a, "apply", "-f", spec)
+	old := strings.TrimSpace(client(t, a, "run", "echo", "--watch"))
+	recent := strings.TrimSpace(client(t, a, "run", "echo", "--watch"))
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	// The first run ended 40 days ago.
+	if _, err := conn.Exec(t.Context(), `UPDATE runs SET finished_at = finished_at - $1 WHERE id = $2`, int64(40*24*3600)*1e9, old); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: os.Stderr, Getenv: func(string) string { return "" }}
+	if err := runPrune(t.Context(), env, []string{"--store", url, "--older-than", "30d"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "pruned 1 runs") {
+		t.Errorf("prune said %q, want 1 run pruned", out.String())
+	}
+	var left []string
+	rows, err := conn.Query(t.Context(), `SELECT id FROM runs ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		left = append(left, id)
+	}
+	if len(left) != 1 || left[0] != recent {
+		t.Errorf("runs after prune: %q, want only %s", left, recent)
+	}
+	if got := client(t, a, "audit"); !strings.Contains(got, "run.prune") {
+		t.Errorf("audit after prune:\n%s", got)
+	}
+}

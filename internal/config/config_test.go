@@ -67,7 +67,7 @@ data_dir: /from/file
 max_parallel_steps: 3
 allow_image: [registry.example/a/*, registry.example/b/*]
 log_cap: 1Mi
-retention: 30d
+retention: {runs: 30d}
 require_digest: true
 default_memory: 256Mi
 callback_url: https://file.example
@@ -252,6 +252,10 @@ func TestLoadErrors(t *testing.T) {
 		{name: "short lease", file: "lease: 100ms\n", want: []string{":1: lease: is 100ms; write between 1s and 1h"}},
 		{name: "long lease", file: "lease: 2h\n", want: []string{":1: lease: is 2h0m0s; write between 1s and 1h"}},
 		{name: "bad age", file: "retention: -5m\n", want: []string{`:1: retention: "-5m" must be longer than 0`}},
+		{name: "retention mapping, unknown key", file: "retention: {rnus: 30d}\n", want: []string{`:1: retention: unknown field "rnus"; did you mean "runs"?`}},
+		{name: "retention mapping, empty", file: "retention: {}\n", want: []string{`:1: retention: is an empty mapping; write retention: {runs: 90d}`}},
+		{name: "retention mapping, list", file: "retention: {runs: [30d]}\n", want: []string{`:1: retention.runs: is a list`}},
+		{name: "retention mapping, bad age", file: "retention: {runs: -1d}\n", want: []string{`retention: "-1d" must be longer than 0`}},
 		{name: "empty value", file: "listen:\n", want: []string{":1: listen: is empty"}},
 		{name: "list for a scalar", file: "listen: [a, b]\n", want: []string{":1: listen: is a list; write a single value"}},
 		{name: "mapping for a list", file: "allow_image: {a: b}\n", want: []string{":1: allow_image: is a mapping; write a string or a list"}},

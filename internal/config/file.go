@@ -169,6 +169,8 @@ func (r *fileReader) values(n *yaml.Node, f *field) ([]string, bool) {
 		return nil, false
 	case n.Kind == yaml.ScalarNode:
 		return []string{n.Value}, true
+	case n.Kind == yaml.MappingNode && f.key == keyRetention:
+		return r.retention(n)
 	case n.Kind == yaml.SequenceNode && f.kind == kindList:
 		out := make([]string, 0, len(n.Content))
 		for i, item := range n.Content {
@@ -185,6 +187,32 @@ func (r *fileReader) values(n *yaml.Node, f *field) ([]string, bool) {
 		r.errorf(n, f.key, "is %s; write a single value", pipeline.DescribeNode(n))
 	}
 	return nil, false
+}
+
+// keyRetention may be written as a mapping of what is kept how long:
+// retention: {runs: 90d}. Runs are all there is to keep today; their steps,
+// logs and outputs go with them.
+const keyRetention = "retention"
+
+// retention reads retention: {runs: AGE}.
+func (r *fileReader) retention(n *yaml.Node) ([]string, bool) {
+	var value []string
+	for _, p := range r.pairs(n, keyRetention) {
+		if p.key.Value != "runs" {
+			r.errorf(p.key, keyRetention, "%s", unknownKey(p.key.Value, []string{"runs"}))
+			return nil, false
+		}
+		if p.value.Kind != yaml.ScalarNode || p.value.ShortTag() == "!!null" {
+			r.errorf(p.value, keyRetention+".runs", "is %s; write a duration such as 90d", pipeline.DescribeNode(p.value))
+			return nil, false
+		}
+		value = []string{p.value.Value}
+	}
+	if value == nil {
+		r.errorf(n, keyRetention, "is an empty mapping; write retention: {runs: 90d}")
+		return nil, false
+	}
+	return value, true
 }
 
 // executors reads the executors mapping: name → {type: TYPE, ...}.
