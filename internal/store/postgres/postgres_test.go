@@ -55,6 +55,12 @@ func fillSQL(runs int) []string {
 		fmt.Sprintf(`INSERT INTO steps (run_id, name, idx, status)
 			SELECT 'run-' || lpad(i::text, 8, '0'), s.name, s.idx, 'pending'
 			FROM generate_series(0, %d - 1) AS i, (VALUES ('fetch', 0), ('build', 1), ('test', 2)) AS s (name, idx)`, runs),
-		`ANALYZE runs`, `ANALYZE steps`,
+		fmt.Sprintf(`INSERT INTO attempts (run_id, step, attempt, status, started_at, executor)
+			SELECT 'run-' || lpad(i::text, 8, '0'), 'build', 1, 'succeeded', %[1]d + i * 1000000000, 'noop'
+			FROM generate_series(0::bigint, %[2]d - 1) AS i`, base, runs),
+		fmt.Sprintf(`INSERT INTO logs (run_id, step, attempt, ts, stream, text)
+			SELECT 'run-' || lpad(i::text, 8, '0'), 'build', 1, %[1]d + i * 1000000000 + j, 'stdout', convert_to('line ' || j || ' of run ' || i, 'UTF8')
+			FROM generate_series(0::bigint, %[2]d - 1) AS i, generate_series(0::bigint, %[3]d - 1) AS j ORDER BY i, j`, base, runs, storetest.FillLogLines),
+		`ANALYZE runs`, `ANALYZE steps`, `ANALYZE attempts`, `ANALYZE logs`,
 	}
 }

@@ -42,6 +42,14 @@ func fill(b *testing.B, path string, runs int) {
 			INSERT INTO steps (run_id, name, idx, status)
 			SELECT printf('run-%%08d', i), s.name, s.idx, 'pending'
 			FROM n, (SELECT 'fetch' AS name, 0 AS idx UNION ALL SELECT 'build', 1 UNION ALL SELECT 'test', 2) AS s`, runs),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %[2]d)
+			INSERT INTO attempts (run_id, step, attempt, status, started_at, executor)
+			SELECT printf('run-%%08d', i), 'build', 1, 'succeeded', %[1]d + i * 1000000000, 'noop' FROM n`, base, runs),
+		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %[2]d),
+			l(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM l WHERE j + 1 < %[3]d)
+			INSERT INTO logs (run_id, step, attempt, ts, stream, text)
+			SELECT printf('run-%%08d', i), 'build', 1, %[1]d + i * 1000000000 + j, 'stdout', 'line ' || j || ' of run ' || i
+			FROM n, l ORDER BY i, j`, base, runs, storetest.FillLogLines),
 		`ANALYZE`,
 	} {
 		if _, err := db.Exec(q); err != nil {

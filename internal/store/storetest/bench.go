@@ -26,7 +26,9 @@ const EnvBenchRuns = "BATON_BENCH_RUNS"
 //     changes, handle, outputs and two log lines; serial, and from many
 //     goroutines at once as concurrent runs do. It reports steps/s.
 //   - RunGet, RunList (the newest page, one pipeline's, one status's) on
-//     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended.
+//     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended;
+//     with a fill, also LogList (one step's lines) and LogFollow (what
+//     logs -f asks at each change), among FillLogLines lines per run.
 //
 // fill, if not nil, fills the store for the reads faster than the Store
 // interface can (a million runs take minutes through it), with the runs
@@ -77,6 +79,27 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testi
 				}
 			}
 		})
+		if fill != nil {
+			b.Run("LogList", func(b *testing.B) {
+				for b.Loop() {
+					rows, err := s.LogList(b.Context(), &store.LogListParams{RunID: benchRunID(rand.IntN(runs)), Step: "build"})
+					if err != nil || len(rows) != FillLogLines {
+						b.Fatalf("LogList: %d lines, %v", len(rows), err)
+					}
+				}
+			})
+			b.Run("LogFollow", func(b *testing.B) {
+				// What logs -f asks at each change: the lines after the
+				// last one it has, none here.
+				for b.Loop() {
+					id := benchRunID(rand.IntN(runs))
+					rows, err := s.LogList(b.Context(), &store.LogListParams{RunID: id, Step: "build", AfterSeq: 1 << 62})
+					if err != nil || len(rows) != 0 {
+						b.Fatalf("LogList after the end: %d lines, %v", len(rows), err)
+					}
+				}
+			})
+		}
 		for _, tc := range []struct {
 			name string
 			p    store.RunListParams
@@ -144,6 +167,10 @@ func FillRun(i int) *store.RunRow {
 	}
 	return r
 }
+
+// FillLogLines is how many log lines a fill gives each run: its step build
+// has one attempt that printed them (ten million lines for a million runs).
+const FillLogLines = 10
 
 // FillBase is when the first run of a fill was created.
 var FillBase = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
