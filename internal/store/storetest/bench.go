@@ -28,7 +28,8 @@ const EnvBenchRuns = "BATON_BENCH_RUNS"
 //   - RunGet, RunList (the newest page, one pipeline's, one status's) on
 //     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended;
 //     with a fill, also LogList (one step's lines) and LogFollow (what
-//     logs -f asks at each change), among FillLogLines lines per run.
+//     logs -f asks at each change), among FillLogLines lines per run;
+//     then it prunes every ended run and logs how fast.
 //
 // fill, if not nil, fills the store for the reads faster than the Store
 // interface can (a million runs take minutes through it), with the runs
@@ -117,6 +118,15 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testi
 				}
 			})
 		}
+		// Last, as it empties the store: every ended run goes, with its
+		// steps, attempts and logs, in the store's bounded batches.
+		start = time.Now()
+		n, err := s.RunPrune(b.Context(), &store.RunPruneParams{Before: time.Now()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(start)
+		b.Logf("pruned %d runs in %s: %.0f runs/s", n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 	})
 }
 
