@@ -19,17 +19,34 @@ import (
 // readTimeout bounds reading the output file of an exited container.
 const readTimeout = 2 * time.Minute
 
-// CopyOutput copies [OutputPath] out of a container through its engine,
-// which resolves the path inside the container, never on a host. A step
-// that deleted the file wrote no output (nil, nil, nil); one that made it
-// anything but a regular file gets a refusal that quotes nothing of it. At
-// most one byte past what the contract accepts is read, so an enormous file
-// is refused, not loaded. Executors on Docker engines share it; a container
-// that is gone is an error that wraps [executor.ErrNotFound].
+// CopyOutput copies [OutputPath] out of an exited container through its
+// engine, which resolves the path inside the container, never on a host.
+// A step that deleted the file, or left it empty, wrote no output (nil,
+// nil, nil); one that made it anything but a regular file gets a refusal
+// that quotes nothing of it. At most one byte past what the contract
+// accepts is read, so an enormous file is refused, not loaded. Executors
+// on Docker engines share it; a container that is gone is an error that
+// wraps [executor.ErrNotFound].
+//
+// The file is looked at first (a stat, a few milliseconds) and copied
+// only when it is a regular file that holds something: on Docker 20.10
+// a copy was measured at some 100 ms against 5–7 ms for the stat, and
+// many steps write no output file. Nothing runs in an exited container to
+// change the file between the two.
 func CopyOutput(ctx context.Context, cli client.APIClient, id string) (out []byte, refused, err error) {
 	ctx, cancel := context.WithTimeout(ctx, readTimeout)
 	defer cancel()
-	rc, stat, err := cli.CopyFromContainer(ctx, id, OutputPath)
+	stat, err := cli.ContainerStatPath(ctx, id, OutputPath)
+	if err == nil && !stat.Mode.IsRegular() {
+		return nil, refusedOutput(fileKind(stat.Mode)), nil
+	}
+	if err == nil && stat.Size == 0 {
+		return nil, nil, nil
+	}
+	var rc io.ReadCloser
+	if err == nil {
+		rc, stat, err = cli.CopyFromContainer(ctx, id, OutputPath)
+	}
 	if cerrdefs.IsNotFound(err) {
 		// Either the file or the whole container is gone; only the latter is
 		// an error.

@@ -5,8 +5,9 @@
 // capped at 2 MiB, bind-mounted from under [Options.OutputDir], and the file
 // is read on the host through stepfile, which follows no link and reads
 // only a regular file, bounded in size and time. Elsewhere the file is
-// copied into the container before start and out of it after exit, which
-// costs two archive calls per attempt. Either way nothing the step does to
+// copied into the container before start and, when a stat says the step
+// wrote something, out of it after exit: one or two archive calls per
+// attempt. Either way nothing the step does to
 // the file (a link, a pipe, a device, a huge file) is followed or read on
 // the host, and a step cannot fill baton's data directory through it.
 //
@@ -98,6 +99,7 @@ type Executor struct {
 var (
 	_ executor.Executor    = (*Executor)(nil)
 	_ executor.LogFollower = (*Executor)(nil)
+	_ executor.Checker     = (*Executor)(nil)
 )
 
 // New returns a Docker executor. It does not contact the engine; see
@@ -161,19 +163,13 @@ func (e *Executor) Ping(ctx context.Context) error {
 // configuration, except the token with an engine on another machine, where
 // no file can be mounted.
 //
+// A spec [Executor.CheckSpec] refuses is refused before anything is made.
 // Every call to the engine carries ctx: a pull that never ends returns
 // when ctx does.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
-	if spec.Image == "" {
-		return nil, fmt.Errorf("docker: %w: step %q has no image; add image: to the step, or run it with --executor process", executor.ErrImageNotFound, spec.Step)
-	}
 	// Refused before anything is written for the attempt.
-	if _, err := capAdd(spec.CapAdd); err != nil {
+	if err := e.CheckSpec(spec); err != nil {
 		return nil, err
-	}
-	if !e.local && len(spec.Secrets) > 0 {
-		return nil, fmt.Errorf("docker: step %q has secrets, but the engine at %s is not on this machine, so they cannot be mounted; use a local engine, or read them through the callback API (GET $BATON_CALLBACK_URL/secrets/<name>)",
-			spec.Step, e.cli.DaemonHost())
 	}
 	name := containerName(spec)
 	// The attempt's directories on the host share one name, so that the

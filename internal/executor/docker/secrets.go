@@ -21,11 +21,8 @@ import (
 // to file modes, and the container may run as any user (the image's, the
 // step's, or one remapped by the engine). So every user inside the
 // container can read the step's secrets; nobody outside it but baton's own
-// user can.
+// user can. Their names were checked by [Executor.CheckSpec].
 func (e *Executor) writeSecrets(dirName string, secrets map[string][]byte, token string) (string, error) {
-	if err := executor.CheckSecretNames(secrets); err != nil {
-		return "", fmt.Errorf("docker: %w", err)
-	}
 	files := maps.Clone(secrets)
 	if token != "" {
 		if files == nil {

@@ -11,38 +11,6 @@ import (
 	"github.com/baton-dev/baton/internal/executor/process"
 )
 
-// The process executor cannot isolate a command, so it refuses every spec
-// that asks it to rather than run the step without the protection.
-func TestUnsupportedPolicyRefused(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		set  func(*executor.Spec)
-		want string
-	}{
-		{"User", func(s *executor.Spec) { s.User = "1000" }, "user"},
-		{"ReadOnlyRoot", func(s *executor.Spec) { s.ReadOnlyRoot = true }, "read-only root"},
-		{"CapAdd", func(s *executor.Spec) { s.CapAdd = []string{"NET_ADMIN"} }, "capabilities"},
-		{"Memory", func(s *executor.Spec) { s.Limits.MemoryBytes = 1 << 30 }, "resource limits"},
-		{"PIDs", func(s *executor.Spec) { s.Limits.PIDs = 10 }, "resource limits"},
-		{"CPUs", func(s *executor.Spec) { s.Limits.NanoCPUs = 1e9 }, "resource limits"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			e := newExecutor(t)
-			s := &executor.Spec{Step: "build", Command: []string{"true"}}
-			tc.set(s)
-			h, err := e.Start(context.Background(), s)
-			if h != nil {
-				t.Errorf("handle = %+v, want nil", h)
-			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "docker executor") {
-				t.Errorf("err = %v, want it to name %q and suggest the docker executor", err, tc.want)
-			}
-		})
-	}
-}
-
 func TestSecretsNeedTmpfs(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir() // on disk here; skip where /tmp is a tmpfs

@@ -3,8 +3,9 @@
 // command runs directly on the host, with only the step's environment.
 //
 // There is no isolation to configure: a spec that asks for a user, a
-// read-only root, capabilities or resource limits is refused by
-// [Executor.Start] rather than run without them. Secrets are files in a
+// read-only root, capabilities or resource limits is refused rather than
+// run without them, when its pipeline is applied ([Executor.CheckSpec])
+// and again by [Executor.Start]. Secrets are files in a
 // per-attempt directory on a tmpfs, named by $BATON_SECRETS_DIR, since a
 // process cannot be shown a private [executor.SecretsDir]; so is the
 // attempt's token.
@@ -62,6 +63,7 @@ type Executor struct {
 var (
 	_ executor.Executor    = (*Executor)(nil)
 	_ executor.LogFollower = (*Executor)(nil)
+	_ executor.Checker     = (*Executor)(nil)
 )
 
 // Limits on what one attempt keeps; variables so tests can shrink them.
@@ -112,15 +114,13 @@ func (*Executor) Name() string { return "process" }
 // directory holds it as the 0400 file [executor.TokenFile], named by
 // [executor.EnvTokenFile], and [executor.EnvToken] holds it too: a process's
 // environment is as private as its files. The secrets directory exists only
-// when the step has secrets or a token.
+// when the step has secrets or a token. A spec [Executor.CheckSpec] refuses
+// is refused before anything is made.
 func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Handle, error) {
-	if err := ctx.Err(); err != nil {
+	if err := e.CheckSpec(spec); err != nil {
 		return nil, err
 	}
-	if len(spec.Command) == 0 {
-		return nil, fmt.Errorf("process: step %q has no command", spec.Step)
-	}
-	if err := unsupported(spec); err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	env := environ(spec.Env)
@@ -414,32 +414,6 @@ func wrapStart(spec *executor.Spec, err error) error {
 		return nil
 	}
 	return fmt.Errorf("process: start %q: %w", spec.Command[0], err)
-}
-
-// unsupported refuses what a plain process cannot be held to, so that a
-// step's policy is never silently dropped. Resource limits are among them:
-// setrlimit has no per-attempt process count (RLIMIT_NPROC counts every
-// process of the user), limits address space rather than memory
-// (RLIMIT_AS), and cannot be set on a child before it runs from Go.
-func unsupported(spec *executor.Spec) error {
-	var what []string
-	if spec.User != "" {
-		what = append(what, "user")
-	}
-	if spec.ReadOnlyRoot {
-		what = append(what, "a read-only root")
-	}
-	if len(spec.CapAdd) > 0 {
-		what = append(what, "capabilities")
-	}
-	if spec.Limits != (executor.Limits{}) {
-		what = append(what, "resource limits")
-	}
-	if len(what) == 0 {
-		return nil
-	}
-	return fmt.Errorf("process: step %q asks for %s, which the process executor cannot enforce; run it with the docker executor or remove them from the step",
-		spec.Step, strings.Join(what, ", "))
 }
 
 // owns reports whether dir is a scratch directory under e.dir, so Remove never

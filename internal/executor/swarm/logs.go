@@ -17,9 +17,11 @@ import (
 // service logs cannot say when a task's output has ended: measured on
 // 20.10, a followed service log stays open after its only task completed,
 // waiting for tasks that never come. A task that ends without ever having
-// a container printed nothing.
+// a container printed nothing. The container is known from the manager,
+// or sooner from the events of the task's node (see [taskWatch]).
 func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(executor.LogLine)) error {
-	delay := firstPoll
+	w := e.watch(h.ID)
+	defer w.close()
 	for {
 		svc, tasks, err := e.state(ctx, h)
 		if err != nil {
@@ -27,16 +29,20 @@ func (e *Executor) FollowLogs(ctx context.Context, h *executor.Handle, fn func(e
 		}
 		t := firstTask(tasks)
 		if t != nil && t.Status.ContainerStatus != nil && t.Status.ContainerStatus.ContainerID != "" {
+			w.close()
 			return e.followContainer(ctx, h, t.NodeID, t.Status.ContainerStatus.ContainerID, fn)
+		}
+		if c := w.seen(t); c != nil {
+			w.close()
+			return e.followContainer(ctx, h, t.NodeID, c.id, fn)
 		}
 		v := judge(svc, tasks, time.Now(), e.scheduleTimeout)
 		if v.outcome != waiting || svc.Spec.Labels[labelLost] != "" {
 			return nil
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := w.next(ctx, svc, t); err != nil {
 			return err
 		}
-		delay = min(delay*2, maxPoll)
 	}
 }
 

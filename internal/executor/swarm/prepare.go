@@ -62,7 +62,9 @@ type nodeImage struct {
 
 // place finds the nodes an attempt can run on, makes its output volume on
 // each, and works out the constraints and the image that keep the task on
-// them. Pull policy never: only nodes that have the image are used, all
+// them. Nodes the executor's own constraints rule out are left out (see
+// [constraint]), so an attempt held to one node costs one volume, unless
+// they rule out every node, when the swarm is left to say why none fits. Pull policy never: only nodes that have the image are used, all
 // running the same image by ID (the most common one), so no node asks a
 // registry. Otherwise the image is used by ID when every usable node has
 // the same one, else by name, for nodes to pull.
@@ -73,7 +75,7 @@ func (e *Executor) place(ctx context.Context, spec *executor.Spec, name string, 
 	}
 	engines := e.nodes.all(ctx)
 	ref := engineRef(spec.Image)
-	var candidates []*nodeImage
+	var candidates, ruledOut []*nodeImage
 	var skipped []string
 	for _, n := range list {
 		cli := engines[n.ID]
@@ -81,7 +83,19 @@ func (e *Executor) place(ctx context.Context, spec *executor.Spec, name string, 
 			skipped = append(skipped, n.ID)
 			continue
 		}
-		candidates = append(candidates, &nodeImage{id: n.ID, cli: cli})
+		c := &nodeImage{id: n.ID, cli: cli}
+		if rulesOut(e.rules, n) {
+			ruledOut = append(ruledOut, c)
+		} else {
+			candidates = append(candidates, c)
+		}
+	}
+	if len(candidates) == 0 {
+		// The swarm will say why no node fits, better than baton can.
+		candidates, ruledOut = ruledOut, nil
+	}
+	for _, c := range ruledOut {
+		skipped = append(skipped, c.id)
 	}
 	if len(candidates) == 0 {
 		return nil, fmt.Errorf("swarm: no node can run step %q: baton reaches the engine of none of the swarm's ready, active nodes; list their Docker APIs in the swarm executor's nodes", spec.Step)

@@ -39,6 +39,8 @@ const createTimeout = time.Minute
 // secrets, files under [executor.SecretsDir], in neither the task's
 // environment nor its configuration.
 //
+// A spec [Executor.CheckSpec] refuses is refused before anything is made,
+// and so is one with a secret swarm cannot hold (empty, or over 500 KiB).
 // A Start that fails before the service exists removes what it made, and
 // returns a handle only if that fails too; once the service exists, a
 // failure returns its handle, for the caller to re-attach to or remove.
@@ -92,11 +94,14 @@ func (e *Executor) Start(ctx context.Context, spec *executor.Spec) (*executor.Ha
 	return h, nil
 }
 
-// awaitRunning waits until the attempt's task runs, or has already ended.
-// The service stays whatever happens: a Start cut short by ctx, as when
-// baton shuts down, leaves it for the caller to re-attach to or remove.
+// awaitRunning waits until the attempt's task runs, or has already ended:
+// until the manager says so, or the engine of the task's node says its
+// container started (see [taskWatch]). The service stays whatever
+// happens: a Start cut short by ctx, as when baton shuts down, leaves it
+// for the caller to re-attach to or remove.
 func (e *Executor) awaitRunning(ctx context.Context, h *executor.Handle) error {
-	delay := firstPoll
+	w := e.watch(h.ID)
+	defer w.close()
 	for {
 		svc, tasks, err := e.state(ctx, h)
 		if err != nil {
@@ -106,6 +111,9 @@ func (e *Executor) awaitRunning(ctx context.Context, h *executor.Handle) error {
 		switch v.outcome {
 		case waiting:
 			if v.task != nil && rank(v.task.Status.State) >= rank(swarm.TaskStateRunning) {
+				return nil
+			}
+			if c := w.seen(v.task); c != nil && c.started {
 				return nil
 			}
 		case failedToStart:
@@ -119,37 +127,10 @@ func (e *Executor) awaitRunning(ctx context.Context, h *executor.Handle) error {
 		default:
 			return nil
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := w.next(ctx, svc, v.task); err != nil {
 			return fmt.Errorf("swarm: service %s: waiting for its task to run: %w", h.ID, err)
 		}
-		delay = min(delay*2, maxPoll)
 	}
-}
-
-// maxSecretBytes is the most a swarm secret may hold.
-const maxSecretBytes = 500 << 10
-
-// check refuses a spec before anything is made for it, and returns its
-// capabilities in the engine's spelling.
-func (e *Executor) check(spec *executor.Spec) ([]string, error) {
-	if spec.Image == "" {
-		return nil, fmt.Errorf("swarm: %w: step %q has no image; add image: to the step", executor.ErrImageNotFound, spec.Step)
-	}
-	switch spec.Pull {
-	case "", executor.PullIfMissing, executor.PullNever, executor.PullAlways:
-	default:
-		return nil, fmt.Errorf("swarm: unknown pull policy %q (want %q, %q or %q)",
-			spec.Pull, executor.PullAlways, executor.PullIfMissing, executor.PullNever)
-	}
-	if err := executor.CheckSecretNames(spec.Secrets); err != nil {
-		return nil, fmt.Errorf("swarm: %w", err)
-	}
-	for name, data := range spec.Secrets {
-		if len(data) == 0 || len(data) > maxSecretBytes {
-			return nil, fmt.Errorf("swarm: secret %q of step %q holds %d bytes; a swarm secret holds 1 byte to 500 KiB", name, spec.Step, len(data))
-		}
-	}
-	return capAdd(spec.CapAdd)
 }
 
 // serviceSpec is the attempt's service: one replica that is never
@@ -246,13 +227,4 @@ func envList(env map[string]string, token bool) []string {
 		list = append(list, executor.EnvTokenFile+"="+path.Join(executor.SecretsDir, executor.TokenFile))
 	}
 	return list
-}
-
-// capAdd validates capability names; see [executor.Capabilities].
-func capAdd(names []string) ([]string, error) {
-	caps, err := executor.Capabilities(names)
-	if err != nil {
-		return nil, fmt.Errorf("swarm: %w", err)
-	}
-	return caps, nil
 }

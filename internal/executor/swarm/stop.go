@@ -20,8 +20,9 @@ import (
 	"github.com/baton-dev/baton/internal/executor"
 )
 
-// Stop implements [executor.Executor]. A running task is stopped through
-// its node's engine: the image's stop signal (SIGTERM by default), then
+// Stop implements [executor.Executor]. A running task (as the manager
+// says, or its node, which knows first) is stopped through its node's
+// engine: the image's stop signal (SIGTERM by default), then
 // SIGKILL after grace, rounded up to whole seconds; the swarm then records
 // the exit as for any other. A task not running yet (or on a node whose
 // engine does not answer) is stopped by scaling its service to zero, so
@@ -36,10 +37,10 @@ func (e *Executor) Stop(ctx context.Context, h *executor.Handle, grace time.Dura
 		if rank(t.Status.State) > rank(swarm.TaskStateRunning) {
 			return nil // already over
 		}
-		if t.Status.State == swarm.TaskStateRunning && t.Status.ContainerStatus != nil {
-			if cli := e.nodes.engine(ctx, t.NodeID); cli != nil {
+		if cli := e.taskNode(ctx, t); cli != nil {
+			if cid := runningContainer(ctx, cli, t); cid != "" {
 				secs := int(math.Ceil(grace.Seconds()))
-				err := cli.ContainerStop(ctx, t.Status.ContainerStatus.ContainerID, container.StopOptions{Timeout: &secs})
+				err := cli.ContainerStop(ctx, cid, container.StopOptions{Timeout: &secs})
 				if err == nil {
 					return nil
 				}
@@ -52,6 +53,32 @@ func (e *Executor) Stop(ctx context.Context, h *executor.Handle, grace time.Dura
 		}
 	}
 	return e.scaleDown(ctx, h, labelStopped, "true")
+}
+
+// taskNode is the engine of the node t is assigned to, nil if none is or
+// its engine does not answer.
+func (e *Executor) taskNode(ctx context.Context, t *swarm.Task) *client.Client {
+	if t.NodeID == "" {
+		return nil
+	}
+	return e.nodes.engine(ctx, t.NodeID)
+}
+
+// runningContainer is the ID of task t's container if it runs, or "":
+// the manager's word when it says the task runs, else its node's, which
+// knows first (Start returns as soon as the node has started it).
+func runningContainer(ctx context.Context, cli *client.Client, t *swarm.Task) string {
+	if t.Status.State == swarm.TaskStateRunning && t.Status.ContainerStatus != nil && t.Status.ContainerStatus.ContainerID != "" {
+		return t.Status.ContainerStatus.ContainerID
+	}
+	cs, err := cli.ContainerList(ctx, container.ListOptions{Filters: filters.NewArgs(
+		filters.Arg("label", taskLabel+"="+t.ID),
+		filters.Arg("status", "running"),
+	)})
+	if err != nil || len(cs) != 1 {
+		return ""
+	}
+	return cs[0].ID
 }
 
 // firstTask is the attempt's task: the service's first (see [judge]).

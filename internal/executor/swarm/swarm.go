@@ -20,11 +20,12 @@
 // executor is given the Docker API of the swarm's nodes ([Options.Nodes])
 // and:
 //
-//   - before each attempt, on every node it can use, it creates the
-//     attempt's named volume holding an empty /baton/output that any user
-//     may write, by creating (never starting) a container of a tiny image
-//     it imports itself ([OutputImage]): the engine copies the image's
-//     /baton into the fresh volume;
+//   - before each attempt, on every node it can use that
+//     [Options.Constraints] let the task run on, it creates the attempt's
+//     named volume holding an empty /baton/output that any user may write,
+//     by creating (never starting) a container of a tiny image it imports
+//     itself ([OutputImage]): the engine copies the image's /baton into
+//     the fresh volume;
 //   - the service mounts that volume at /baton, and is constrained away
 //     from every node on which the volume could not be made, so the task
 //     only runs where the file exists;
@@ -50,8 +51,13 @@
 // # Waiting
 //
 // The Engine API has no events for tasks (its service events report spec
-// changes, not task states), so [Executor.Wait] polls the task with
-// backoff, up to a second apart.
+// changes, not task states), but the engine of the node a task is
+// assigned to reports its container's start and death as they happen,
+// some 100 ms before the manager hears of them. So Start, Wait and
+// FollowLogs follow those events from the task's node and read the
+// container there at once, and poll the manager, backing off from 50 ms
+// to a second, for what no container event shows: a task not yet placed,
+// one its node rejects, a node that goes away.
 package swarm
 
 import (
@@ -134,6 +140,7 @@ type Executor struct {
 	instance        string
 	defaults        executor.Limits
 	constraints     []string
+	rules           []constraint // constraints, as baton reads them
 	scheduleTimeout time.Duration
 	nodes           *nodeSet
 }
@@ -171,6 +178,7 @@ func New(opts Options) (*Executor, error) {
 		instance:        opts.Instance,
 		defaults:        opts.DefaultLimits,
 		constraints:     opts.Constraints,
+		rules:           parseConstraints(opts.Constraints),
 		scheduleTimeout: opts.ScheduleTimeout,
 		nodes:           nodes,
 	}, nil

@@ -8,6 +8,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
+	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/swarm"
 	"github.com/docker/docker/client"
@@ -26,20 +27,18 @@ var ErrTaskLost = fmt.Errorf("task lost: %w", executor.ErrLost)
 // or limits, or its image could not be made ready.
 var ErrNotScheduled = fmt.Errorf("task not scheduled in time: %w", executor.ErrLost)
 
-// Polling intervals of Wait and FollowLogs: the Engine API has no events
-// for task states.
-const (
-	firstPoll = 50 * time.Millisecond
-	maxPoll   = time.Second
-)
-
 // Wait implements [executor.Executor]. It works as well for an attempt that
 // ended long ago, as long as it has not been removed. A task the swarm
 // ended on its own, or that never ran in time, is given up on: its service
 // is scaled to zero, so that nothing of it runs later, and every later
 // Wait gives the same error.
+//
+// It learns that the task's container exited from the events of its
+// node's engine, as it happens (see [taskWatch]), and reads the result
+// from that engine then, without waiting for the manager to hear.
 func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Result, error) {
-	delay := firstPoll
+	w := e.watch(h.ID)
+	defer w.close()
 	for {
 		svc, tasks, err := e.state(ctx, h)
 		if err != nil {
@@ -50,6 +49,12 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 		}
 		v := judge(svc, tasks, time.Now(), e.scheduleTimeout)
 		switch v.outcome {
+		case waiting:
+			if c := w.seen(v.task); c != nil && c.died {
+				if r, err := e.exitedEarly(ctx, h, svc, v.task, c.id); r != nil || err != nil {
+					return r, err
+				}
+			}
 		case exited:
 			return e.result(ctx, h, svc, v.task)
 		case neverStarted:
@@ -63,11 +68,37 @@ func (e *Executor) Wait(ctx context.Context, h *executor.Handle) (*executor.Resu
 			e.giveUp(ctx, h, v.why)
 			return nil, fmt.Errorf("swarm: service %s: %w: %s", h.ID, ErrNotScheduled, v.why)
 		}
-		if err := sleep(ctx, delay); err != nil {
+		if err := w.next(ctx, svc, v.task); err != nil {
 			return nil, err
 		}
-		delay = min(delay*2, maxPoll)
 	}
+}
+
+// exitedEarly reads the result of a task whose container its node's
+// engine says died while the manager still has the task waiting or
+// running (the manager hears some 100 ms later). A container whose
+// command started and has exited ends the attempt whatever the manager
+// says next: the task is never restarted, and had the swarm been ending
+// it (a drained node), the manager would have said so first. A container
+// that never started returns nil, nil: the manager's word says why.
+func (e *Executor) exitedEarly(ctx context.Context, h *executor.Handle, svc swarm.Service, t *swarm.Task, cid string) (*executor.Result, error) {
+	cli := e.nodes.engine(ctx, t.NodeID)
+	if cli == nil {
+		return nil, nil
+	}
+	info, err := cli.ContainerInspect(ctx, cid)
+	if err != nil || info.State == nil || info.State.Running || !everStarted(info.State) {
+		return nil, nil
+	}
+	tc := *t
+	tc.Status.ContainerStatus = &swarm.ContainerStatus{ContainerID: cid}
+	return e.resultOf(ctx, h, svc, &tc, cli, info)
+}
+
+// everStarted says whether a container's command was ever started.
+func everStarted(st *container.State) bool {
+	started, err := time.Parse(time.RFC3339Nano, st.StartedAt)
+	return err == nil && !started.IsZero() && started.Year() > 1
 }
 
 // startError is the error of a task the swarm could not start; a missing
@@ -118,10 +149,17 @@ func (e *Executor) result(ctx context.Context, h *executor.Handle, svc swarm.Ser
 	if err != nil {
 		return nil, fmt.Errorf("swarm: service %s: inspect container %s on node %s: %w", h.ID, cid, t.NodeID, err)
 	}
-	started, err := time.Parse(time.RFC3339Nano, info.State.StartedAt)
-	if err != nil || started.IsZero() || started.Year() <= 1 {
+	return e.resultOf(ctx, h, svc, t, cli, info)
+}
+
+// resultOf reads the result of the exited container info of task t from
+// its node's engine cli.
+func (e *Executor) resultOf(ctx context.Context, h *executor.Handle, svc swarm.Service, t *swarm.Task, cli *client.Client, info container.InspectResponse) (*executor.Result, error) {
+	cid := t.Status.ContainerStatus.ContainerID
+	if info.State == nil || !everStarted(info.State) {
 		return nil, fmt.Errorf("swarm: service %s: %w", h.ID, executor.ErrNeverStarted)
 	}
+	var err error
 	r := &executor.Result{ExitCode: info.State.ExitCode, OOMKilled: info.State.OOMKilled}
 	if r.FinishedAt, err = time.Parse(time.RFC3339Nano, info.State.FinishedAt); err != nil {
 		return nil, fmt.Errorf("swarm: service %s: finished at %q: %w", h.ID, info.State.FinishedAt, err)
