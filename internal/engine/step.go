@@ -203,12 +203,10 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	defer r.e.maskers.Delete(key)
 	env := stepEnv(r.spec, st, vars, r.run.ID, n, callback, token)
 	maps.Copy(env, secretEnv)
-	spec := &executor.Spec{
-		RunID: r.run.ID, Step: st.Name, Attempt: n,
-		Image: st.Image, Command: st.Command, Pull: st.Pull, Env: env, SecretEnv: slices.Sorted(maps.Keys(secretEnv)),
-		Secrets: files, Limits: r.e.limits(st), User: st.User, ReadOnlyRoot: st.ReadOnly, CapAdd: st.CapAdd,
-		Token: token, Timeout: st.Timeout,
-	}
+	// What the pipeline fixes, as checked at apply, and this attempt's own.
+	spec := r.e.fixedSpec(st)
+	spec.RunID, spec.Attempt, spec.Env, spec.SecretEnv = r.run.ID, n, env, slices.Sorted(maps.Keys(secretEnv))
+	spec.Secrets, spec.Token = files, token
 	h, err := r.start(st, exec, spec, now)
 	if err != nil {
 		return r.startFailed(st, exec, n, h, err)
