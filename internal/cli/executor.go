@@ -111,7 +111,11 @@ func openConfigured(ctx context.Context, cfg *config.Config, st store.Store, env
 		if !ok {
 			continue
 		}
-		if err := ping(ctx, p); err != nil {
+		wait := pingTimeout
+		if t := set.Types[name]; t != config.ExecutorDocker && t != config.ExecutorProcess {
+			wait = remotePingTimeout
+		}
+		if err := pingWithin(ctx, p, wait); err != nil {
 			set.Close()
 			return nil, fmt.Errorf("executor %q (type %s, %s) does not answer: %w; start it, fix its entry, or remove it from the config file",
 				name, set.Types[name], cfg.Executors[name].Where(), err)
@@ -130,8 +134,15 @@ func openConfigured(ctx context.Context, cfg *config.Config, st store.Store, env
 	return set, nil
 }
 
-func ping(ctx context.Context, p pinger) error {
-	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+func ping(ctx context.Context, p pinger) error { return pingWithin(ctx, p, pingTimeout) }
+
+// remotePingTimeout bounds the first answer of a remote engine: a cluster's
+// API, or Azure's, with a first token from a managed identity on a cold
+// machine, may take well over a local engine's few seconds.
+const remotePingTimeout = 30 * time.Second
+
+func pingWithin(ctx context.Context, p pinger, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return p.Ping(ctx)
 }
