@@ -2,6 +2,9 @@ package store
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,6 +22,27 @@ type Gate struct {
 	Serial bool
 }
 
+// Admit is nil when a queued run of pipeline may start now, with running
+// of the pipeline's runs running and older of them queued before it; else
+// [ErrBusy]. Runs are admitted oldest first, so one waits while an older
+// one is queued.
+func (g *Gate) Admit(pipeline string, running, older int) error {
+	if older > 0 || (g.Limit > 0 && running >= g.Limit) || (g.Serial && running > 0) {
+		return fmt.Errorf("%d runs of %q running, %d queued before this one: %w", running, pipeline, older, ErrBusy)
+	}
+	return nil
+}
+
+// CheckAttemptRoom is nil when one more attempt may start with running
+// attempts running in the store, at most max ([StepStartParams.MaxRunning];
+// 0 means no bound); else [ErrBusy].
+func CheckAttemptRoom(running, max int) error {
+	if max > 0 && running >= max {
+		return fmt.Errorf("%d attempts running, at most %d: %w", running, max, ErrBusy)
+	}
+	return nil
+}
+
 // ErrFenced: the write came from a server that no longer holds the run's
 // lease (another server claimed the run since), and nothing was changed.
 // The writer must stop driving the run: its new owner does.
@@ -34,6 +58,15 @@ type Lease struct {
 	Epoch int64
 	// Until is when the lease ends unless renewed.
 	Until time.Time
+}
+
+// CheckEpoch is nil when a write made under lease epoch written may change
+// a run whose epoch is current; else [ErrFenced]. Epoch 0 is not fenced.
+func CheckEpoch(written, current int64) error {
+	if written != 0 && written != current {
+		return fmt.Errorf("written under lease epoch %d, the run is at %d: %w", written, current, ErrFenced)
+	}
+	return nil
 }
 
 // RunClaimParams are the arguments of [Store.RunClaim].
@@ -72,4 +105,23 @@ type LeaseHeld struct {
 type LeaseReleaseParams struct {
 	Owner  string
 	RunIDs []string
+}
+
+// CheckRunClaim refuses a claim without an owner.
+func CheckRunClaim(p *RunClaimParams) error {
+	if p.Owner == "" {
+		return errors.New("no owner")
+	}
+	return nil
+}
+
+// SortRunsOldestFirst orders runs as [Store.RunClaim] returns them: by
+// creation time, then by ID.
+func SortRunsOldestFirst(runs []*RunRow) {
+	slices.SortFunc(runs, func(a, b *RunRow) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 }

@@ -1,6 +1,9 @@
 package store
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // RunKeyExistsError is the refusal of [Store.RunCreate] when a run with
 // the same [RunCreateParams.Key] exists: the event that key names started
@@ -16,3 +19,14 @@ func (e *RunKeyExistsError) Error() string {
 
 // Unwrap makes the error an [ErrExists].
 func (e *RunKeyExistsError) Unwrap() error { return ErrExists }
+
+// RunKeyHolder is the run of the [*RunKeyExistsError] in err's chain: what
+// [Store.RunCreate] returns beside that error. It is nil when err is
+// another error.
+func RunKeyHolder(err error) *RunRow {
+	var taken *RunKeyExistsError
+	if errors.As(err, &taken) {
+		return taken.Run
+	}
+	return nil
+}

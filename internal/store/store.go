@@ -277,6 +277,10 @@ type RunListParams struct {
 	Key string
 }
 
+// LeftoverStepError is the error [Store.RunSetStatus] gives a step that
+// had not ended when its run did, unless the step had one already.
+const LeftoverStepError = "the run ended before the step did"
+
 // RunSetStatusParams are the arguments of [Store.RunSetStatus].
 type RunSetStatusParams struct {
 	ID     string
@@ -537,11 +541,15 @@ type PipelineDeleteParams struct {
 	Now  time.Time
 }
 
+// MaxUnfinishedRunsNamed bounds the runs an [UnfinishedRunsError] names.
+const MaxUnfinishedRunsNamed = 10
+
 // UnfinishedRunsError is the refusal of [Store.PipelineDelete] while the
 // pipeline has runs that have not ended. It is an [ErrConflict].
 type UnfinishedRunsError struct {
 	Pipeline string
-	// Runs are the unfinished runs' IDs, oldest first; at most ten.
+	// Runs are the unfinished runs' IDs, oldest first; at most
+	// [MaxUnfinishedRunsNamed].
 	Runs []string
 }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -73,14 +74,14 @@ func scanAttempt(sc pgx.Row) (*store.AttemptRow, error) {
 		return nil, err
 	}
 	var err error
-	if row.Outputs, err = decodeMap(outputs); err != nil {
+	if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
 		return nil, fmt.Errorf("outputs: %w", err)
 	}
-	row.ExitCode = exitCode(exit)
+	row.ExitCode = sqlrow.FromExitCode(exit)
 	row.Error = string(errText)
 	row.CleanupError = string(cleanupError)
-	row.StartedAt = fromUnixNano(started)
-	row.FinishedAt = fromUnixNano(finished)
+	row.StartedAt = sqlrow.FromUnixNano(started)
+	row.FinishedAt = sqlrow.FromUnixNano(finished)
 	return &row, nil
 }
 

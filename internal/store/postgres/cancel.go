@@ -5,11 +5,9 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
-
-// leftoverReason is the error of a step that had not ended when its run did.
-const leftoverReason = "the run ended before the step did"
 
 // endLeftovers ends, with the run, its steps and attempts that had not
 // ended: a terminal run never keeps a step pending or running. Steps go
@@ -18,7 +16,7 @@ func endLeftovers(ctx context.Context, tx pgx.Tx, runID string, now int64) error
 	if _, err := tx.Exec(ctx, `UPDATE steps SET status = 'canceled',
 		error = CASE WHEN error = ''::bytea THEN $1::bytea ELSE error END, finished_at = $2
 		WHERE run_id = $3 AND status NOT IN ('succeeded', 'failed', 'skipped', 'canceled')`,
-		textBytes(leftoverReason), now, runID); err != nil {
+		textBytes(store.LeftoverStepError), now, runID); err != nil {
 		return err
 	}
 	_, err := tx.Exec(ctx, `UPDATE attempts SET status = 'canceled', finished_at = $1, sealed = NULL
@@ -37,7 +35,7 @@ func (s *Store) RunRequestCancel(ctx context.Context, p *store.RunRequestCancelP
 		}
 		_, err := tx.Exec(ctx, `UPDATE runs SET cancel_requested_at = $1
 			WHERE id = $2 AND cancel_requested_at = 0 AND status NOT IN ('succeeded', 'failed', 'canceled')`,
-			unixNano(p.Now), p.ID)
+			sqlrow.UnixNano(p.Now), p.ID)
 		if err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -25,30 +26,10 @@ func (s *Store) StepFinish(ctx context.Context, p *store.StepFinishParams) error
 }
 
 func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error {
-	attemptStatus := p.Status
-	switch p.Status {
-	case store.StepSucceeded, store.StepFailed, store.StepCanceled:
-	case store.StepRetrying:
-		attemptStatus = store.StepFailed
-	case store.StepSkipped:
-		attemptStatus = store.StepCanceled
-	default:
-		return fmt.Errorf("a step cannot finish as %q", p.Status)
+	f, err := sqlrow.NewFinish(p)
+	if err != nil {
+		return err
 	}
-	var outputs *string
-	if p.Status == store.StepSucceeded {
-		var err error
-		if outputs, err = encodeMap(p.Outputs); err != nil {
-			return fmt.Errorf("outputs: %w", err)
-		}
-	}
-	now := unixNano(p.Now)
-	var finished int64
-	if p.Status.Terminal() {
-		finished = now
-	}
-	exit := storedExit(p.ExitCode)
-
 	return s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if !findable(p.RunID, p.Name) {
 			return store.ErrNotFound
@@ -63,14 +44,14 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
 				`status = $1, exit_code = $2, error = $3, finished_at = $4, handle = COALESCE($5, handle), sealed = NULL`,
-				p.RunID, p.Name, p.Attempt, string(attemptStatus), exit, textBytes(p.Error), now, nullBytes(p.Handle)); err != nil {
+				p.RunID, p.Name, p.Attempt, string(f.AttemptStatus), f.ExitCode, textBytes(p.Error), f.Now, nullBytes(p.Handle)); err != nil {
 				return err
 			}
 		}
 		tag, err := tx.Exec(ctx, `UPDATE steps SET status = $1, exit_code = $2, error = $3,
 			finished_at = $4, outputs = CASE WHEN $1 = 'succeeded' THEN $5 ELSE outputs END
 			WHERE run_id = $6 AND name = $7 AND status NOT IN ('succeeded', 'failed', 'skipped', 'canceled')`,
-			string(p.Status), exit, textBytes(p.Error), finished, outputs, p.RunID, p.Name)
+			string(p.Status), f.ExitCode, textBytes(p.Error), f.Finished, f.Outputs, p.RunID, p.Name)
 		if err != nil {
 			return err
 		}
@@ -81,7 +62,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 			// The step ended over a running attempt's head: that attempt
 			// is over too, and whatever it reports later is refused.
 			_, err = tx.Exec(ctx, `UPDATE attempts SET status = 'canceled', finished_at = $1, sealed = NULL
-				WHERE run_id = $2 AND step = $3 AND status = 'running'`, now, p.RunID, p.Name)
+				WHERE run_id = $2 AND step = $3 AND status = 'running'`, f.Now, p.RunID, p.Name)
 		}
 		return err
 	})

@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -21,20 +20,20 @@ const unfinished = `status IN ('queued', 'running')`
 // instead of waiting on each other, and a run being written to under its
 // current lease is left to the next claim.
 func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store.RunRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("postgres: claim runs: no owner")
+	if err := store.CheckRunClaim(p); err != nil {
+		return nil, fmt.Errorf("postgres: claim runs: %w", err)
 	}
 	var out []*store.RunRow
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		out = nil
-		args := []any{p.Owner, unixNano(p.Until)}
+		args := []any{p.Owner, sqlrow.UnixNano(p.Until)}
 		arg := func(v any) string {
 			args = append(args, v)
 			return "$" + strconv.Itoa(len(args))
 		}
 		where := unfinished + ` AND lease_owner <> $1`
 		if !p.Steal {
-			where += ` AND (lease_owner = '' OR lease_until <= ` + arg(unixNano(p.Now)) + `)`
+			where += ` AND (lease_owner = '' OR lease_until <= ` + arg(sqlrow.UnixNano(p.Now)) + `)`
 		}
 		if len(p.IDs) > 0 {
 			where += ` AND id = ANY(` + arg(p.IDs) + `)`
@@ -59,13 +58,7 @@ func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store
 	if err != nil {
 		return nil, fmt.Errorf("postgres: claim runs for %q: %w", p.Owner, err)
 	}
-	// RETURNING promises no order.
-	slices.SortFunc(out, func(a, b *store.RunRow) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	store.SortRunsOldestFirst(out) // RETURNING promises no order
 	return out, nil
 }
 
@@ -76,7 +69,7 @@ func (s *Store) LeaseRenew(ctx context.Context, p *store.LeaseRenewParams) ([]st
 		out = nil
 		rows, err := tx.Query(ctx, `UPDATE runs SET lease_until = $1
 			WHERE lease_owner = $2 AND `+unfinished+`
-			RETURNING id, lease_epoch, cancel_requested_at`, unixNano(p.Until), p.Owner)
+			RETURNING id, lease_epoch, cancel_requested_at`, sqlrow.UnixNano(p.Until), p.Owner)
 		if err != nil {
 			return err
 		}
@@ -141,10 +134,7 @@ func fence(ctx context.Context, tx pgx.Tx, runID string, epoch int64, lock strin
 	if err != nil {
 		return err
 	}
-	if now != epoch {
-		return fmt.Errorf("written under lease epoch %d, the run is at %d: %w", epoch, now, store.ErrFenced)
-	}
-	return nil
+	return store.CheckEpoch(epoch, now)
 }
 
 // admit checks a queued run's way through its pipeline's gate; see
@@ -173,10 +163,7 @@ func admit(ctx context.Context, tx pgx.Tx, runID string, g *store.Gate) error {
 	if err != nil {
 		return err
 	}
-	if older > 0 || (g.Limit > 0 && running >= g.Limit) || (g.Serial && running > 0) {
-		return fmt.Errorf("%d runs of %q running, %d queued before this one: %w", running, pipeline, older, store.ErrBusy)
-	}
-	return nil
+	return g.Admit(pipeline, running, older)
 }
 
 // roomForAttempt checks the bound on attempts running in the whole store,
@@ -193,8 +180,5 @@ func roomForAttempt(ctx context.Context, tx pgx.Tx, max int) error {
 	if err := tx.QueryRow(ctx, `SELECT count(*) FROM attempts WHERE status = 'running'`).Scan(&n); err != nil {
 		return err
 	}
-	if n >= max {
-		return fmt.Errorf("%d attempts running, at most %d: %w", n, max, store.ErrBusy)
-	}
-	return nil
+	return store.CheckAttemptRoom(n, max)
 }

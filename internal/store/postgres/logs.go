@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -27,7 +28,7 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 		n       int64
 	)
 	for i, l := range p.Lines {
-		ts[i], streams[i], texts[i] = unixNano(l.Time), l.Stream, textBytes(l.Text)
+		ts[i], streams[i], texts[i] = sqlrow.UnixNano(l.Time), l.Stream, textBytes(l.Text)
 		n += int64(len(l.Text))
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
@@ -70,10 +71,6 @@ func (s *Store) LogList(ctx context.Context, p *store.LogListParams) ([]*store.L
 	if !findable(p.RunID, p.Step) {
 		return nil, nil
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 10000
-	}
 	out, err := queryAll(ctx, s, func(sc pgx.Row) (*store.LogRow, error) {
 		var (
 			row  store.LogRow
@@ -83,12 +80,12 @@ func (s *Store) LogList(ctx context.Context, p *store.LogListParams) ([]*store.L
 		if err := sc.Scan(&row.Seq, &row.Attempt, &ts, &row.Stream, &text); err != nil {
 			return nil, err
 		}
-		row.Time = fromUnixNano(ts)
+		row.Time = sqlrow.FromUnixNano(ts)
 		row.Text = string(text)
 		return &row, nil
 	}, `SELECT seq, attempt, ts, stream, text FROM logs
 		WHERE run_id = $1 AND step = $2 AND seq > $3 ORDER BY seq LIMIT $4`,
-		p.RunID, p.Step, p.AfterSeq, limit)
+		p.RunID, p.Step, p.AfterSeq, p.Max())
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
 	}

@@ -5,53 +5,16 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/baton-dev/baton/internal/store/identityfile"
+	"github.com/baton-dev/baton/internal/store/migrations"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
-
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations by version. A file is named
-// NNNN_what.sql; its number is its version.
-func migrations() ([]migration, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("migration %q: name must start with a positive number and _", base)
-		}
-		b, err := migrationFS.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: base, sql: string(b)})
-	}
-	slices.SortFunc(ms, func(a, b migration) int { return a.version - b.version })
-	for i := 1; i < len(ms); i++ {
-		if ms[i].version == ms[i-1].version {
-			return nil, fmt.Errorf("migrations %q and %q: same version", ms[i-1].name, ms[i].name)
-		}
-	}
-	return ms, nil
-}
 
 // migrateLock is the advisory lock, one per schema, that migrations run
 // under: servers that start at once take turns, and the later ones find
@@ -64,16 +27,12 @@ const migrateLock = `SELECT pg_advisory_xact_lock(hashtextextended('baton migrat
 // identity file against the schema, if one is given, and gives the schema
 // an identity if it has none; the file is written after, if missing.
 func (s *Store) migrate(ctx context.Context, identityFile string) error {
-	ms, err := migrations()
+	ms, err := migrations.List(migrationFS, "migrations")
 	if err != nil {
 		return err
 	}
-	latest := 0
-	if len(ms) > 0 {
-		latest = ms[len(ms)-1].version
-	}
 	var (
-		want     identity
+		want     identityfile.Identity
 		haveFile bool
 	)
 	if identityFile != "" {
@@ -82,8 +41,8 @@ func (s *Store) migrate(ctx context.Context, identityFile string) error {
 		}
 	}
 	var (
-		applied []migration
-		id      identity
+		applied []migrations.Migration
+		id      identityfile.Identity
 	)
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, migrateLock); err != nil {
@@ -99,24 +58,22 @@ func (s *Store) migrate(ctx context.Context, identityFile string) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		if current > latest {
-			return fmt.Errorf("migrate: database schema is version %d, this baton knows up to %d: upgrade baton or use another database", current, latest)
+		pending, err := migrations.Pending(ms, current)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
 		}
 		if haveFile {
 			if err := s.checkIdentity(ctx, tx, current == 0, identityFile, want); err != nil {
 				return err
 			}
 		}
-		for _, m := range ms {
-			if m.version <= current {
-				continue
-			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
-				return fmt.Errorf("migrate: apply %s: %w", m.name, err)
+		for _, m := range pending {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migrate: apply %s: %w", m.Name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-				m.version, time.Now().UnixNano()); err != nil {
-				return fmt.Errorf("migrate: record %s: %w", m.name, err)
+				m.Version, time.Now().UnixNano()); err != nil {
+				return fmt.Errorf("migrate: record %s: %w", m.Name, err)
 			}
 			applied = append(applied, m)
 		}
@@ -126,9 +83,9 @@ func (s *Store) migrate(ctx context.Context, identityFile string) error {
 	if err != nil {
 		return err
 	}
-	s.id = id.id
+	s.id = id.ID
 	for _, m := range applied {
-		s.log.Info("applied database migration", "migration", m.name, "version", m.version, "database", s.where)
+		s.log.Info("applied database migration", "migration", m.Name, "version", m.Version, "database", s.where)
 	}
 	if identityFile != "" && !haveFile {
 		if err := writeIdentityFile(identityFile, id, s.where); err != nil {
@@ -141,10 +98,10 @@ func (s *Store) migrate(ctx context.Context, identityFile string) error {
 // checkIdentity refuses a schema that is not the one the identity file
 // names: an empty one (dropped, or the URL points elsewhere) or another
 // store's.
-func (s *Store) checkIdentity(ctx context.Context, tx pgx.Tx, fresh bool, file string, want identity) error {
+func (s *Store) checkIdentity(ctx context.Context, tx pgx.Tx, fresh bool, file string, want identityfile.Identity) error {
 	if fresh {
 		return fmt.Errorf("%s holds no baton store but this data dir was used with one (%s); "+
-			"point the store at that database again, or move %s away to start afresh", s.where, want.describe(file), file)
+			"point the store at that database again, or move %s away to start afresh", s.where, want.Describe(file, "store"), file)
 	}
 	var got string
 	err := tx.QueryRow(ctx, `SELECT id FROM identity ORDER BY created_at LIMIT 1`).Scan(&got)
@@ -154,37 +111,31 @@ func (s *Store) checkIdentity(ctx context.Context, tx pgx.Tx, fresh bool, file s
 	if err != nil {
 		return fmt.Errorf("read the database's identity: %w", err)
 	}
-	if got != want.id {
+	if got != want.ID {
 		return fmt.Errorf("%s holds baton store %s, not the one this data dir was used with (%s); "+
-			"point the store at that database again, or move %s away to use this one", s.where, got, want.describe(file), file)
+			"point the store at that database again, or move %s away to use this one", s.where, got, want.Describe(file, "store"), file)
 	}
 	return nil
 }
 
 // keepIdentity returns the schema's identity, giving it one if it has
 // none: from, when that names one, else a new one.
-func keepIdentity(ctx context.Context, tx pgx.Tx, from identity) (identity, error) {
+func keepIdentity(ctx context.Context, tx pgx.Tx, from identityfile.Identity) (identityfile.Identity, error) {
 	var (
-		id      identity
+		id      identityfile.Identity
 		created int64
 	)
-	err := tx.QueryRow(ctx, `SELECT id, created_at FROM identity ORDER BY created_at LIMIT 1`).Scan(&id.id, &created)
+	err := tx.QueryRow(ctx, `SELECT id, created_at FROM identity ORDER BY created_at LIMIT 1`).Scan(&id.ID, &created)
 	if err == nil {
-		id.created = fromUnixNano(created)
+		id.Created = sqlrow.FromUnixNano(created)
 		return id, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
-		return identity{}, fmt.Errorf("read the database's identity: %w", err)
+		return identityfile.Identity{}, fmt.Errorf("read the database's identity: %w", err)
 	}
-	id = from
-	if id.id == "" {
-		id = newIdentity()
-	}
-	if id.created.IsZero() {
-		id.created = time.Now().UTC().Truncate(time.Second)
-	}
-	if _, err := tx.Exec(ctx, `INSERT INTO identity (id, created_at) VALUES ($1, $2)`, id.id, unixNano(id.created)); err != nil {
-		return identity{}, fmt.Errorf("record the database's identity: %w", err)
+	id = from.OrNew()
+	if _, err := tx.Exec(ctx, `INSERT INTO identity (id, created_at) VALUES ($1, $2)`, id.ID, sqlrow.UnixNano(id.Created)); err != nil {
+		return identityfile.Identity{}, fmt.Errorf("record the database's identity: %w", err)
 	}
 	return id, nil
 }

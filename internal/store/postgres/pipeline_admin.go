@@ -5,17 +5,15 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
-
-// maxUnfinishedNamed bounds the runs an [store.UnfinishedRunsError] names.
-const maxUnfinishedNamed = 10
 
 // PipelineDelete implements [store.Store.PipelineDelete]. Revisions are
 // marked deleted, not removed: runs read the revision they pinned.
 func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParams) error {
-	if p.Now.IsZero() {
-		return fmt.Errorf("postgres: delete pipeline %q: time is the zero time", p.Name)
+	if err := store.CheckNow(p.Now); err != nil {
+		return fmt.Errorf("postgres: delete pipeline %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := pipelineLive(ctx, tx, p.Name); err != nil {
@@ -23,7 +21,7 @@ func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParam
 		}
 		rows, err := tx.Query(ctx, `SELECT id FROM runs
 			WHERE pipeline = $1 AND status IN ('queued', 'running')
-			ORDER BY created_at, id LIMIT $2`, p.Name, maxUnfinishedNamed)
+			ORDER BY created_at, id LIMIT $2`, p.Name, store.MaxUnfinishedRunsNamed)
 		if err != nil {
 			return err
 		}
@@ -35,7 +33,7 @@ func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParam
 			return &store.UnfinishedRunsError{Pipeline: p.Name, Runs: ids}
 		}
 		if _, err := tx.Exec(ctx, `UPDATE pipelines SET deleted_at = $1
-			WHERE name = $2 AND deleted_at = 0`, unixNano(p.Now), p.Name); err != nil {
+			WHERE name = $2 AND deleted_at = 0`, sqlrow.UnixNano(p.Now), p.Name); err != nil {
 			return err
 		}
 		// Applied again later, the pipeline starts with no ticks to catch
@@ -84,8 +82,10 @@ func nextRevision(ctx context.Context, tx pgx.Tx, name string) (int, error) {
 
 // SchedulePauseSet implements [store.Store.SchedulePauseSet].
 func (s *Store) SchedulePauseSet(ctx context.Context, p *store.SchedulePauseSetParams) error {
-	if p.Paused && p.Now.IsZero() {
-		return fmt.Errorf("postgres: pause schedules of pipeline %q: time is the zero time", p.Pipeline)
+	if p.Paused {
+		if err := store.CheckNow(p.Now); err != nil {
+			return fmt.Errorf("postgres: pause schedules of pipeline %q: %w", p.Pipeline, err)
+		}
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := pipelineLive(ctx, tx, p.Pipeline); err != nil {
@@ -94,7 +94,7 @@ func (s *Store) SchedulePauseSet(ctx context.Context, p *store.SchedulePauseSetP
 		var err error
 		if p.Paused {
 			_, err = tx.Exec(ctx, `INSERT INTO schedule_pauses (pipeline, paused_at)
-				VALUES ($1, $2) ON CONFLICT DO NOTHING`, p.Pipeline, unixNano(p.Now))
+				VALUES ($1, $2) ON CONFLICT DO NOTHING`, p.Pipeline, sqlrow.UnixNano(p.Now))
 		} else {
 			_, err = tx.Exec(ctx, `DELETE FROM schedule_pauses WHERE pipeline = $1`, p.Pipeline)
 		}
@@ -120,7 +120,7 @@ func (s *Store) SchedulePauseList(ctx context.Context) ([]*store.SchedulePauseRo
 		if err := sc.Scan(&row.Pipeline, &at); err != nil {
 			return nil, err
 		}
-		row.PausedAt = fromUnixNano(at)
+		row.PausedAt = sqlrow.FromUnixNano(at)
 		return &row, nil
 	}, `SELECT pipeline, paused_at FROM schedule_pauses ORDER BY pipeline`)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -43,17 +44,9 @@ func (s *Store) PipelinePut(ctx context.Context, p *store.PipelinePutParams) (*s
 		if err != nil {
 			return err
 		}
-		row = &store.PipelineRow{
-			Name:      p.Name,
-			Revision:  next,
-			Spec:      bytes.Clone(p.Spec),
-			CreatedAt: fromUnixNano(unixNano(p.Now)),
-		}
-		if row.Spec == nil {
-			row.Spec = []byte{}
-		}
+		row = sqlrow.NewPipeline(p, next)
 		_, err = tx.Exec(ctx, `INSERT INTO pipelines (name, revision, spec, created_at)
-			VALUES ($1, $2, $3, $4)`, row.Name, row.Revision, row.Spec, unixNano(p.Now))
+			VALUES ($1, $2, $3, $4)`, row.Name, row.Revision, row.Spec, sqlrow.UnixNano(p.Now))
 		return err
 	})
 	if err != nil {
@@ -98,7 +91,7 @@ func (s *Store) PipelineList(ctx context.Context) ([]*store.PipelineRow, error) 
 		if err := sc.Scan(&p.Name, &p.Revision, &p.Spec, &created, &p.deleted); err != nil {
 			return nil, err
 		}
-		p.CreatedAt = fromUnixNano(created)
+		p.CreatedAt = sqlrow.FromUnixNano(created)
 		return &p, nil
 	}, `SELECT DISTINCT ON (name) name, revision, spec, created_at, deleted_at
 		FROM pipelines ORDER BY name, revision DESC`)
@@ -134,6 +127,6 @@ func scanPipeline(sc pgx.Row) (*store.PipelineRow, error) {
 	if row.Spec == nil {
 		row.Spec = []byte{}
 	}
-	row.CreatedAt = fromUnixNano(created)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
 	return &row, nil
 }

@@ -4,39 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
 // RunCreate implements [store.Store.RunCreate]. A run whose ID is taken is
 // [store.ErrExists]. Done steps succeeded at p.Now, without attempts.
 func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.RunRow, error) {
-	seen := make(map[string]bool, len(p.Steps))
-	for _, name := range p.Steps {
-		if seen[name] {
-			return nil, fmt.Errorf("postgres: create run %q: step %q listed twice", p.ID, name)
-		}
-		seen[name] = true
-	}
-	for _, name := range slices.Sorted(maps.Keys(p.Done)) {
-		if !seen[name] {
-			return nil, fmt.Errorf("postgres: create run %q: done step %q is not one of its steps", p.ID, name)
-		}
-	}
-	params, err := encodeMap(p.Params)
+	run, err := sqlrow.NewRun(p)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: create run %q: params: %w", p.ID, err)
+		return nil, fmt.Errorf("postgres: create run %q: %w", p.ID, err)
 	}
-	vars, err := encodeMap(p.Vars)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: create run %q: vars: %w", p.ID, err)
-	}
-	now := unixNano(p.Now)
+	now, lease := sqlrow.UnixNano(p.Now), run.Row.Lease
 	// The steps go in as one statement, a column per array.
 	var (
 		idx     = make([]int32, len(p.Steps))
@@ -46,16 +29,9 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 	)
 	for i, name := range p.Steps {
 		idx[i], status[i] = int32(i), string(store.StepPending)
-		if out, ok := p.Done[name]; ok {
-			if outputs[i], err = encodeMap(out); err != nil {
-				return nil, fmt.Errorf("postgres: create run %q: outputs of done step %q: %w", p.ID, name, err)
-			}
-			status[i], at[i] = string(store.StepSucceeded), now
+		if out, ok := run.Done[name]; ok {
+			outputs[i], status[i], at[i] = out, string(store.StepSucceeded), now
 		}
-	}
-	var lease store.Lease
-	if p.Owner != "" {
-		lease = store.Lease{Owner: p.Owner, Epoch: 1, Until: fromUnixNano(unixNano(p.LeaseUntil))}
 	}
 	err = s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if err := runKeyFree(ctx, tx, p.Key); err != nil {
@@ -68,8 +44,8 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 			trigger_key, lease_owner, lease_epoch, lease_until)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 			ON CONFLICT DO NOTHING`,
-			p.ID, p.Pipeline, p.Revision, string(store.RunQueued), params, vars, p.Executor, p.RetryOf, now,
-			p.Key, p.Owner, lease.Epoch, unixNano(lease.Until))
+			p.ID, p.Pipeline, p.Revision, string(store.RunQueued), run.Params, run.Vars, p.Executor, p.RetryOf, now,
+			p.Key, p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until))
 		if err != nil {
 			return err
 		}
@@ -89,24 +65,9 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		return err
 	})
 	if err != nil {
-		var taken *store.RunKeyExistsError
-		if errors.As(err, &taken) {
-			return taken.Run, fmt.Errorf("postgres: create run %q: %w", p.ID, err)
-		}
-		return nil, fmt.Errorf("postgres: create run %q: %w", p.ID, err)
+		return store.RunKeyHolder(err), fmt.Errorf("postgres: create run %q: %w", p.ID, err)
 	}
-	return &store.RunRow{
-		ID:        p.ID,
-		Pipeline:  p.Pipeline,
-		Revision:  p.Revision,
-		Status:    store.RunQueued,
-		Params:    cloneMap(p.Params),
-		Vars:      cloneMap(p.Vars),
-		Executor:  p.Executor,
-		RetryOf:   p.RetryOf,
-		CreatedAt: fromUnixNano(now),
-		Lease:     lease,
-	}, nil
+	return run.Row, nil
 }
 
 // runKeyFree returns a [*store.RunKeyExistsError] with the run that has
@@ -193,11 +154,7 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	q += " ORDER BY created_at DESC, id DESC LIMIT " + arg(limit)
+	q += " ORDER BY created_at DESC, id DESC LIMIT " + arg(p.Max())
 
 	out, err := queryAll(ctx, s, scanRun, q, args...)
 	if err != nil {
@@ -210,12 +167,10 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 // sets the start time once; a terminal status sets the finish time and ends
 // the steps and attempts that had not ended.
 func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
-	switch p.Status {
-	case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCanceled:
-	default:
-		return fmt.Errorf("postgres: set status of run %q: unknown status %q", p.ID, p.Status)
+	if err := store.CheckRunSetStatus(p); err != nil {
+		return fmt.Errorf("postgres: set status of run %q: %w", p.ID, err)
 	}
-	now := unixNano(p.Now)
+	now := sqlrow.UnixNano(p.Now)
 	var finished, started int64
 	if p.Status.Terminal() {
 		finished = now
@@ -279,17 +234,17 @@ func scanRun(sc pgx.Row) (*store.RunRow, error) {
 		return nil, err
 	}
 	var err error
-	if row.Params, err = decodeMap(params); err != nil {
+	if row.Params, err = sqlrow.DecodeMap(params); err != nil {
 		return nil, fmt.Errorf("params: %w", err)
 	}
-	if row.Vars, err = decodeMap(vars); err != nil {
+	if row.Vars, err = sqlrow.DecodeMap(vars); err != nil {
 		return nil, fmt.Errorf("vars: %w", err)
 	}
 	row.Error = string(errText)
-	row.CreatedAt = fromUnixNano(created)
-	row.StartedAt = fromUnixNano(started)
-	row.FinishedAt = fromUnixNano(finished)
-	row.CancelRequestedAt = fromUnixNano(cancelRequested)
-	row.Lease.Until = fromUnixNano(leaseUntil)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
+	row.StartedAt = sqlrow.FromUnixNano(started)
+	row.FinishedAt = sqlrow.FromUnixNano(finished)
+	row.CancelRequestedAt = sqlrow.FromUnixNano(cancelRequested)
+	row.Lease.Until = sqlrow.FromUnixNano(leaseUntil)
 	return &row, nil
 }

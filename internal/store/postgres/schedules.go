@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -13,15 +14,15 @@ import (
 // nanosecond, so two ticks are the same only if they are the same instant.
 // The zero time is refused: [Store.ScheduleLastTick] means "never" by it.
 func (s *Store) ScheduleTick(ctx context.Context, p *store.ScheduleTickParams) (bool, error) {
-	if p.Tick.IsZero() {
-		return false, fmt.Errorf("postgres: record tick of schedule %q of pipeline %q: tick is the zero time", p.Key, p.Pipeline)
+	if err := store.CheckScheduleTick(p); err != nil {
+		return false, fmt.Errorf("postgres: record tick of schedule %q of pipeline %q: %w", p.Key, p.Pipeline, err)
 	}
 	var inserted bool
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO schedule_ticks
 			(pipeline, schedule_key, tick, run_id, created_at) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT DO NOTHING`,
-			p.Pipeline, p.Key, unixNano(p.Tick), p.RunID, unixNano(p.Now))
+			p.Pipeline, p.Key, sqlrow.UnixNano(p.Tick), p.RunID, sqlrow.UnixNano(p.Now))
 		inserted = err == nil && affected(tag)
 		return err
 	})
@@ -48,5 +49,5 @@ func (s *Store) ScheduleLastTick(ctx context.Context, pipeline, key string) (tim
 	if last == nil {
 		return time.Time{}, nil
 	}
-	return fromUnixNano(*last), nil
+	return sqlrow.FromUnixNano(*last), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -40,20 +41,20 @@ func scanStep(sc pgx.Row) (*store.StepRow, error) {
 		return nil, err
 	}
 	var err error
-	if row.Outputs, err = decodeMap(outputs); err != nil {
+	if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
 		return nil, fmt.Errorf("step %q outputs: %w", row.Name, err)
 	}
-	row.ExitCode = exitCode(exit)
+	row.ExitCode = sqlrow.FromExitCode(exit)
 	row.Error = string(errText)
-	row.StartedAt = fromUnixNano(started)
-	row.FinishedAt = fromUnixNano(finished)
+	row.StartedAt = sqlrow.FromUnixNano(started)
+	row.FinishedAt = sqlrow.FromUnixNano(finished)
 	return &row, nil
 }
 
 // StepStart implements [store.Store.StepStart]. The step's start time is
 // that of its first attempt.
 func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
-	now := unixNano(p.Now)
+	now := sqlrow.UnixNano(p.Now)
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if !findable(p.RunID, p.Name) {
 			return store.ErrNotFound
@@ -213,7 +214,7 @@ func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParam
 		if err != nil || status != store.StepRunning || latest != p.Attempt {
 			return explainAttempt(err, status, latest)
 		}
-		merged, err := decodeMap(stored)
+		merged, err := sqlrow.DecodeMap(stored)
 		if err != nil {
 			return fmt.Errorf("stored outputs: %w", err)
 		}
@@ -221,7 +222,7 @@ func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParam
 			merged = make(map[string]string, len(p.Outputs))
 		}
 		maps.Copy(merged, p.Outputs)
-		enc, err := encodeMap(merged)
+		enc, err := sqlrow.EncodeMap(merged)
 		if err != nil {
 			return err
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -15,23 +16,18 @@ const tokenColumns = `name, role, hash, created_at, revoked_at`
 // TokenCreate implements [store.Store.TokenCreate]. An empty hash is
 // refused: it would match no token's value.
 func (s *Store) TokenCreate(ctx context.Context, p *store.TokenCreateParams) (*store.TokenRow, error) {
-	if len(p.Hash) == 0 {
-		return nil, fmt.Errorf("postgres: create token %q: hash is empty", p.Name)
+	if err := store.CheckTokenCreate(p); err != nil {
+		return nil, fmt.Errorf("postgres: create token %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO tokens (name, role, hash, created_at)
-			VALUES ($1, $2, $3, $4)`, p.Name, p.Role, p.Hash, unixNano(p.Now))
+			VALUES ($1, $2, $3, $4)`, p.Name, p.Role, p.Hash, sqlrow.UnixNano(p.Now))
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("postgres: create token %q: %w", p.Name, err)
 	}
-	return &store.TokenRow{
-		Name:      p.Name,
-		Role:      p.Role,
-		Hash:      append([]byte(nil), p.Hash...),
-		CreatedAt: fromUnixNano(unixNano(p.Now)),
-	}, nil
+	return sqlrow.NewToken(p), nil
 }
 
 // TokenGetByHash implements [store.Store.TokenGetByHash]. Errors do not
@@ -63,15 +59,15 @@ func (s *Store) TokenList(ctx context.Context) ([]*store.TokenRow, error) {
 // TokenRevoke implements [store.Store.TokenRevoke]. The zero time is
 // refused: a revocation time of zero means "valid".
 func (s *Store) TokenRevoke(ctx context.Context, name string, now time.Time) error {
-	if now.IsZero() {
-		return fmt.Errorf("postgres: revoke token %q: time is the zero time", name)
+	if err := store.CheckNow(now); err != nil {
+		return fmt.Errorf("postgres: revoke token %q: %w", name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if !findable(name) {
 			return store.ErrNotFound
 		}
 		tag, err := tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1
-			WHERE name = $2 AND revoked_at = 0`, unixNano(now), name)
+			WHERE name = $2 AND revoked_at = 0`, sqlrow.UnixNano(now), name)
 		if err != nil || affected(tag) {
 			return err
 		}
@@ -96,15 +92,15 @@ func revokedConflict(ctx context.Context, tx pgx.Tx, name string) error {
 	case revoked == 0: // revoked and restored meanwhile: nothing does that
 		return fmt.Errorf("changed while being revoked: %w", store.ErrConflict)
 	}
-	return fmt.Errorf("revoked at %s: %w", fromUnixNano(revoked).Format(time.RFC3339Nano), store.ErrConflict)
+	return store.TokenRevokedError(sqlrow.FromUnixNano(revoked))
 }
 
 // TokenRevokeKeeping implements [store.Store.TokenRevokeKeeping]. Revoking
 // keeping a role takes that role's lock first, so that two revocations at
 // once cannot both count the other's token as the one left.
 func (s *Store) TokenRevokeKeeping(ctx context.Context, p *store.TokenRevokeKeepingParams) error {
-	if p.Now.IsZero() {
-		return fmt.Errorf("postgres: revoke token %q: time is the zero time", p.Name)
+	if err := store.CheckNow(p.Now); err != nil {
+		return fmt.Errorf("postgres: revoke token %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
 		if !findable(p.Name) {
@@ -132,7 +128,7 @@ func (s *Store) TokenRevokeKeeping(ctx context.Context, p *store.TokenRevokeKeep
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at = 0`,
-			unixNano(p.Now), p.Name)
+			sqlrow.UnixNano(p.Now), p.Name)
 		return err
 	})
 	if err != nil {
@@ -149,7 +145,7 @@ func scanToken(sc pgx.Row) (*store.TokenRow, error) {
 	if err := sc.Scan(&row.Name, &row.Role, &row.Hash, &created, &revoked); err != nil {
 		return nil, err
 	}
-	row.CreatedAt = fromUnixNano(created)
-	row.RevokedAt = fromUnixNano(revoked)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
+	row.RevokedAt = sqlrow.FromUnixNano(revoked)
 	return &row, nil
 }

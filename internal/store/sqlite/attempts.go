@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 const attemptColumns = `run_id, step, attempt, status, token_hash, handle, exit_code, error,
@@ -76,8 +77,8 @@ func (s *Store) AttemptListUnremoved(ctx context.Context) ([]*store.AttemptRow, 
 func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 	var (
 		row               store.AttemptRow
-		exit              sql.NullInt64
-		outputs           sql.NullString
+		exit              *int64
+		outputs           *string
 		removed           int
 		started, finished int64
 	)
@@ -87,13 +88,13 @@ func scanAttempt(sc scanner) (*store.AttemptRow, error) {
 		return nil, err
 	}
 	var err error
-	if row.Outputs, err = decodeMap(outputs); err != nil {
+	if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
 		return nil, fmt.Errorf("outputs: %w", err)
 	}
-	row.ExitCode = decodeExitCode(exit)
+	row.ExitCode = sqlrow.FromExitCode(exit)
 	row.Removed = removed != 0
-	row.StartedAt = fromUnixNano(started)
-	row.FinishedAt = fromUnixNano(finished)
+	row.StartedAt = sqlrow.FromUnixNano(started)
+	row.FinishedAt = sqlrow.FromUnixNano(finished)
 	return &row, nil
 }
 

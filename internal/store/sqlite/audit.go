@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // AuditAppend implements [store.Store.AuditAppend]. Once the entry is
@@ -15,7 +16,7 @@ func (s *Store) AuditAppend(ctx context.Context, e *store.AuditEntry) error {
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		return tx.QueryRowContext(ctx, `INSERT INTO audit (ts, actor, action, target, detail)
 			VALUES (?, ?, ?, ?, ?) RETURNING seq`,
-			unixNano(e.Time), e.Actor, e.Action, e.Target, e.Detail).Scan(&seq)
+			sqlrow.UnixNano(e.Time), e.Actor, e.Action, e.Target, e.Detail).Scan(&seq)
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: append audit entry %q on %q: %w", e.Action, e.Target, err)
@@ -27,12 +28,8 @@ func (s *Store) AuditAppend(ctx context.Context, e *store.AuditEntry) error {
 // AuditList implements [store.Store.AuditList]. Newest is the highest
 // sequence number, the order entries were stored in, whatever their times.
 func (s *Store) AuditList(ctx context.Context, p *store.AuditListParams) ([]*store.AuditEntry, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, ts, actor, action, target, detail FROM audit
-		ORDER BY seq DESC LIMIT ?`, limit)
+		ORDER BY seq DESC LIMIT ?`, p.Max())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list audit entries: %w", err)
 	}
@@ -46,7 +43,7 @@ func (s *Store) AuditList(ctx context.Context, p *store.AuditListParams) ([]*sto
 		if err := rows.Scan(&e.Seq, &ts, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
 			return nil, fmt.Errorf("sqlite: list audit entries: %w", err)
 		}
-		e.Time = fromUnixNano(ts)
+		e.Time = sqlrow.FromUnixNano(ts)
 		out = append(out, &e)
 	}
 	if err := rows.Err(); err != nil {

@@ -7,10 +7,8 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
-
-// leftoverReason is the error of a step that had not ended when its run did.
-const leftoverReason = "the run ended before the step did"
 
 // endLeftovers ends, with the run, its steps and attempts that had not
 // ended: a terminal run never keeps a step pending or running, whatever
@@ -23,7 +21,7 @@ func endLeftovers(ctx context.Context, tx *sql.Tx, runID string, now int64) erro
 	_, err := tx.ExecContext(ctx, `UPDATE steps SET status = 'canceled',
 		error = CASE WHEN error = '' THEN ? ELSE error END, finished_at = ?
 		WHERE run_id = ? AND status NOT IN ('succeeded', 'failed', 'skipped', 'canceled')`,
-		leftoverReason, now, runID)
+		store.LeftoverStepError, now, runID)
 	return err
 }
 
@@ -34,7 +32,7 @@ func (s *Store) RunRequestCancel(ctx context.Context, p *store.RunRequestCancelP
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE runs SET cancel_requested_at = ?
 			WHERE id = ? AND cancel_requested_at = 0 AND status NOT IN ('succeeded', 'failed', 'canceled')`,
-			unixNano(p.Now), p.ID)
+			sqlrow.UnixNano(p.Now), p.ID)
 		if err != nil {
 			return err
 		}

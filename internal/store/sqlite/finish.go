@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // StepFinish implements [store.Store.StepFinish]. The attempt keeps the
@@ -25,30 +26,10 @@ func (s *Store) StepFinish(ctx context.Context, p *store.StepFinishParams) error
 }
 
 func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error {
-	attemptStatus := p.Status
-	switch p.Status {
-	case store.StepSucceeded, store.StepFailed, store.StepCanceled:
-	case store.StepRetrying:
-		attemptStatus = store.StepFailed
-	case store.StepSkipped:
-		attemptStatus = store.StepCanceled
-	default:
-		return fmt.Errorf("a step cannot finish as %q", p.Status)
+	f, err := sqlrow.NewFinish(p)
+	if err != nil {
+		return err
 	}
-	var outputs any
-	if p.Status == store.StepSucceeded {
-		var err error
-		if outputs, err = encodeMap(p.Outputs); err != nil {
-			return fmt.Errorf("outputs: %w", err)
-		}
-	}
-	now := unixNano(p.Now)
-	var finished int64
-	if p.Status.Terminal() {
-		finished = now
-	}
-	exit := encodeExitCode(p.ExitCode)
-
 	return s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
 			return err
@@ -56,14 +37,14 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 		if p.Attempt > 0 {
 			if err := updateLiveAttempt(ctx, tx,
 				`status = ?, exit_code = ?, error = ?, finished_at = ?, handle = COALESCE(?, handle), sealed = NULL`,
-				p.RunID, p.Name, p.Attempt, attemptStatus, exit, p.Error, now, nullBytes(p.Handle)); err != nil {
+				p.RunID, p.Name, p.Attempt, f.AttemptStatus, f.ExitCode, p.Error, f.Now, nullBytes(p.Handle)); err != nil {
 				return err
 			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE steps SET status = ?1, exit_code = ?2, error = ?3,
 			finished_at = ?4, outputs = CASE WHEN ?1 = 'succeeded' THEN ?5 ELSE outputs END
 			WHERE run_id = ?6 AND name = ?7 AND status NOT IN ('succeeded', 'failed', 'skipped', 'canceled')`,
-			p.Status, exit, p.Error, finished, outputs, p.RunID, p.Name)
+			p.Status, f.ExitCode, p.Error, f.Finished, f.Outputs, p.RunID, p.Name)
 		if err != nil {
 			return err
 		}
@@ -78,7 +59,7 @@ func (s *Store) stepFinish(ctx context.Context, p *store.StepFinishParams) error
 			// The step ended over a running attempt's head: that attempt
 			// is over too, and whatever it reports later is refused.
 			_, err = tx.ExecContext(ctx, `UPDATE attempts SET status = 'canceled', finished_at = ?, sealed = NULL
-				WHERE run_id = ? AND step = ? AND status = 'running'`, now, p.RunID, p.Name)
+				WHERE run_id = ? AND step = ? AND status = 'running'`, f.Now, p.RunID, p.Name)
 		}
 		return err
 	})

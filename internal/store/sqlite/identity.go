@@ -1,105 +1,40 @@
 package sqlite
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"strings"
-	"time"
+
+	"github.com/baton-dev/baton/internal/store/identityfile"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // IdentityFileName is the name baton gives the identity file (see
 // [Options.IdentityFile]), beside the database in the data dir.
 const IdentityFileName = "baton.db.id"
 
-// identity names one database: made when the database is created, kept in
-// it and in a file beside it, so that a database which went missing or was
-// emptied while the file stayed is noticed instead of started afresh.
-type identity struct {
-	id      string
-	created time.Time
+// readIdentityFile returns the identity the file names (see
+// [identityfile]); ok is false when there is no such file.
+func readIdentityFile(path string) (id identityfile.Identity, ok bool, err error) {
+	id, ok, err = identityfile.Read(path)
+	if errors.Is(err, identityfile.ErrNoID) {
+		return id, false, fmt.Errorf("%s names no database (no id= line); restore it, or remove it if this data dir's database is the one you mean to use", path)
+	}
+	return id, ok, err
 }
 
-// maxIdentityFile bounds what is read of an identity file.
-const maxIdentityFile = 4 << 10
-
-// readIdentityFile returns the identity the file names; ok is false when
-// there is no such file.
-func readIdentityFile(path string) (id identity, ok bool, err error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return identity{}, false, nil
-	}
-	if err != nil {
-		return identity{}, false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(io.LimitReader(f, maxIdentityFile))
-	for sc.Scan() {
-		key, value, _ := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		switch key {
-		case "id":
-			id.id = value
-		case "created":
-			id.created, _ = time.Parse(time.RFC3339, value)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return identity{}, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	if id.id == "" {
-		return identity{}, false, fmt.Errorf("%s names no database (no id= line); restore it, or remove it if this data dir's database is the one you mean to use", path)
-	}
-	return id, true, nil
-}
-
-// writeIdentityFile writes the file whole or not at all.
-func writeIdentityFile(path string, id identity) error {
-	text := "# The database this data dir holds. While this file is here, baton refuses\n" +
-		"# to start on an empty database: it would forget every run it accepted.\n" +
-		"id=" + id.id + "\ncreated=" + id.created.UTC().Format(time.RFC3339) + "\n"
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".identity-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err == nil {
-		_, err = tmp.WriteString(text)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// describe says where an identity came from, for a refusal.
-func (id identity) describe(file string) string {
-	s := fmt.Sprintf("%s names database %s", file, id.id)
-	if !id.created.IsZero() {
-		s += ", created " + id.created.UTC().Format(time.RFC3339)
-	}
-	return s
-}
+// identityComment heads the identity file, for whoever reads it.
+const identityComment = "# The database this data dir holds. While this file is here, baton refuses\n" +
+	"# to start on an empty database: it would forget every run it accepted.\n"
 
 // usedBefore is the refusal to open an empty database in a data dir that
 // held one.
-func usedBefore(dbPath, file string, id identity) error {
+func usedBefore(dbPath, file string, id identityfile.Identity) error {
 	return fmt.Errorf("the database in %s is empty but this data dir was used before (%s); "+
 		"restore %s and %s-wal, or move the data dir away to start afresh",
-		filepath.Dir(dbPath), id.describe(file), filepath.Base(dbPath), filepath.Base(dbPath))
+		filepath.Dir(dbPath), id.Describe(file, "database"), filepath.Base(dbPath), filepath.Base(dbPath))
 }
 
 // dbIdentity reads the database's identity before any migration: fresh is
@@ -153,10 +88,10 @@ func (s *Store) checkIdentity(ctx context.Context, dbPath, file string) error {
 	switch {
 	case fresh:
 		return usedBefore(dbPath, file, want)
-	case got != "" && got != want.id:
+	case got != "" && got != want.ID:
 		return fmt.Errorf("the database in %s is not the one this data dir was used with (it is database %s; %s); "+
 			"restore the right %s and %s-wal, or move the data dir away to start afresh",
-			filepath.Dir(dbPath), got, want.describe(file), filepath.Base(dbPath), filepath.Base(dbPath))
+			filepath.Dir(dbPath), got, want.Describe(file, "database"), filepath.Base(dbPath), filepath.Base(dbPath))
 	}
 	return nil
 }
@@ -170,27 +105,19 @@ func (s *Store) keepIdentity(ctx context.Context, file string) error {
 	if err != nil {
 		return err
 	}
-	var id identity
+	var id identityfile.Identity
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM identity ORDER BY created_at LIMIT 1`).Scan(&id.id, &created)
+		err := tx.QueryRowContext(ctx, `SELECT id, created_at FROM identity ORDER BY created_at LIMIT 1`).Scan(&id.ID, &created)
 		if err == nil {
-			id.created = fromUnixNano(created)
+			id.Created = sqlrow.FromUnixNano(created)
 			return nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		id = fromFile
-		if !haveFile {
-			var b [16]byte
-			_, _ = rand.Read(b[:])
-			id = identity{id: hex.EncodeToString(b[:]), created: time.Now().UTC().Truncate(time.Second)}
-		}
-		if id.created.IsZero() {
-			id.created = time.Now().UTC().Truncate(time.Second)
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO identity (id, created_at) VALUES (?, ?)`, id.id, unixNano(id.created))
+		id = fromFile.OrNew()
+		_, err = tx.ExecContext(ctx, `INSERT INTO identity (id, created_at) VALUES (?, ?)`, id.ID, sqlrow.UnixNano(id.Created))
 		return err
 	})
 	if err != nil {
@@ -199,7 +126,7 @@ func (s *Store) keepIdentity(ctx context.Context, file string) error {
 	if haveFile {
 		return nil
 	}
-	if err := writeIdentityFile(file, id); err != nil {
+	if err := identityfile.Write(file, id, identityComment); err != nil {
 		return fmt.Errorf("write %s: %w", file, err)
 	}
 	return nil

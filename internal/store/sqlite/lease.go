@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // unfinished is the SQL condition of a run that may be leased.
@@ -18,8 +18,8 @@ const unfinished = `status IN ('queued', 'running')`
 // write, so the claim needs no row locks: no write of another server can
 // come between the runs it picks and the epochs it raises.
 func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store.RunRow, error) {
-	if p.Owner == "" {
-		return nil, errors.New("sqlite: claim runs: no owner")
+	if err := store.CheckRunClaim(p); err != nil {
+		return nil, fmt.Errorf("sqlite: claim runs: %w", err)
 	}
 	var out []*store.RunRow
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
@@ -28,7 +28,7 @@ func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store
 		args := []any{p.Owner}
 		if !p.Steal {
 			where += ` AND (lease_owner = '' OR lease_until <= ?)`
-			args = append(args, unixNano(p.Now))
+			args = append(args, sqlrow.UnixNano(p.Now))
 		}
 		if len(p.IDs) > 0 {
 			where += ` AND id IN (` + strings.Repeat(", ?", len(p.IDs))[2:] + `)`
@@ -46,7 +46,7 @@ func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store
 		if limit <= 0 {
 			limit = -1 // SQLite: no bound
 		}
-		args = append([]any{p.Owner, unixNano(p.Until)}, append(args, limit)...)
+		args = append([]any{p.Owner, sqlrow.UnixNano(p.Until)}, append(args, limit)...)
 		rows, err := tx.QueryContext(ctx, `UPDATE runs SET lease_owner = ?, lease_epoch = lease_epoch + 1, lease_until = ?
 			WHERE id IN (SELECT id FROM runs WHERE `+where+` ORDER BY created_at, id LIMIT ?)
 			RETURNING `+runColumns, args...)
@@ -66,7 +66,7 @@ func (s *Store) RunClaim(ctx context.Context, p *store.RunClaimParams) ([]*store
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim runs for %q: %w", p.Owner, err)
 	}
-	sortRunsOldestFirst(out)
+	store.SortRunsOldestFirst(out) // RETURNING promises no order
 	return out, nil
 }
 
@@ -77,7 +77,7 @@ func (s *Store) LeaseRenew(ctx context.Context, p *store.LeaseRenewParams) ([]st
 		out = nil
 		rows, err := tx.QueryContext(ctx, `UPDATE runs SET lease_until = ?
 			WHERE lease_owner = ? AND `+unfinished+`
-			RETURNING id, lease_epoch, cancel_requested_at`, unixNano(p.Until), p.Owner)
+			RETURNING id, lease_epoch, cancel_requested_at`, sqlrow.UnixNano(p.Until), p.Owner)
 		if err != nil {
 			return err
 		}
@@ -136,21 +136,7 @@ func fence(ctx context.Context, tx *sql.Tx, runID string, epoch int64) error {
 	if err != nil {
 		return err
 	}
-	if now != epoch {
-		return fmt.Errorf("written under lease epoch %d, the run is at %d: %w", epoch, now, store.ErrFenced)
-	}
-	return nil
-}
-
-// sortRunsOldestFirst orders claimed runs as [store.Store.RunClaim] says:
-// RETURNING promises no order.
-func sortRunsOldestFirst(runs []*store.RunRow) {
-	slices.SortFunc(runs, func(a, b *store.RunRow) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
+	return store.CheckEpoch(epoch, now)
 }
 
 // admit checks a queued run's way through its pipeline's gate; see
@@ -175,10 +161,7 @@ func admit(ctx context.Context, tx *sql.Tx, runID string, g *store.Gate) error {
 	if err != nil {
 		return err
 	}
-	if older > 0 || (g.Limit > 0 && running >= g.Limit) || (g.Serial && running > 0) {
-		return fmt.Errorf("%d runs of %q running, %d queued before this one: %w", running, pipeline, older, store.ErrBusy)
-	}
-	return nil
+	return g.Admit(pipeline, running, older)
 }
 
 // roomForAttempt checks the bound on attempts running in the whole store;
@@ -191,8 +174,5 @@ func roomForAttempt(ctx context.Context, tx *sql.Tx, max int) error {
 	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM attempts WHERE status = 'running'`).Scan(&n); err != nil {
 		return err
 	}
-	if n >= max {
-		return fmt.Errorf("%d attempts running, at most %d: %w", n, max, store.ErrBusy)
-	}
-	return nil
+	return store.CheckAttemptRoom(n, max)
 }

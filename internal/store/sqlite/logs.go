@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // LogAppend implements [store.Store.LogAppend]. Lines of an attempt that was
@@ -27,7 +28,7 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 		defer stmt.Close()
 		var n int64
 		for _, l := range p.Lines {
-			if _, err := stmt.ExecContext(ctx, p.RunID, p.Step, p.Attempt, unixNano(l.Time), l.Stream, l.Text); err != nil {
+			if _, err := stmt.ExecContext(ctx, p.RunID, p.Step, p.Attempt, sqlrow.UnixNano(l.Time), l.Stream, l.Text); err != nil {
 				return mapErr(err)
 			}
 			n += int64(len(l.Text))
@@ -53,13 +54,9 @@ func (s *Store) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 // LogList implements [store.Store.LogList]: lines of every attempt of the
 // step, by sequence number.
 func (s *Store) LogList(ctx context.Context, p *store.LogListParams) ([]*store.LogRow, error) {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 10000
-	}
 	rows, err := s.r.QueryContext(ctx, `SELECT seq, attempt, ts, stream, text FROM logs
 		WHERE run_id = ? AND step = ? AND seq > ? ORDER BY seq LIMIT ?`,
-		p.RunID, p.Step, p.AfterSeq, limit)
+		p.RunID, p.Step, p.AfterSeq, p.Max())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
 	}
@@ -73,7 +70,7 @@ func (s *Store) LogList(ctx context.Context, p *store.LogListParams) ([]*store.L
 		if err := rows.Scan(&row.Seq, &row.Attempt, &ts, &row.Stream, &row.Text); err != nil {
 			return nil, fmt.Errorf("sqlite: list logs of step %q of run %q: %w", p.Step, p.RunID, err)
 		}
-		row.Time = fromUnixNano(ts)
+		row.Time = sqlrow.FromUnixNano(ts)
 		out = append(out, &row)
 	}
 	if err := rows.Err(); err != nil {

@@ -6,16 +6,14 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
-
-// maxUnfinishedNamed bounds the runs an [store.UnfinishedRunsError] names.
-const maxUnfinishedNamed = 10
 
 // PipelineDelete implements [store.Store.PipelineDelete]. Revisions are
 // marked deleted, not removed: runs read the revision they pinned.
 func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParams) error {
-	if p.Now.IsZero() {
-		return fmt.Errorf("sqlite: delete pipeline %q: time is the zero time", p.Name)
+	if err := store.CheckNow(p.Now); err != nil {
+		return fmt.Errorf("sqlite: delete pipeline %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := pipelineLive(ctx, tx, p.Name); err != nil {
@@ -24,7 +22,7 @@ func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParam
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM runs
 			WHERE pipeline = ? AND status IN (?, ?)
 			ORDER BY created_at, id LIMIT ?`,
-			p.Name, store.RunQueued, store.RunRunning, maxUnfinishedNamed)
+			p.Name, store.RunQueued, store.RunRunning, store.MaxUnfinishedRunsNamed)
 		if err != nil {
 			return err
 		}
@@ -45,7 +43,7 @@ func (s *Store) PipelineDelete(ctx context.Context, p *store.PipelineDeleteParam
 			return &store.UnfinishedRunsError{Pipeline: p.Name, Runs: ids}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE pipelines SET deleted_at = ?
-			WHERE name = ? AND deleted_at = 0`, unixNano(p.Now), p.Name); err != nil {
+			WHERE name = ? AND deleted_at = 0`, sqlrow.UnixNano(p.Now), p.Name); err != nil {
 			return err
 		}
 		// Applied again later, the pipeline starts with no ticks to catch
@@ -88,8 +86,10 @@ func nextRevision(ctx context.Context, tx *sql.Tx, name string) (int, error) {
 
 // SchedulePauseSet implements [store.Store.SchedulePauseSet].
 func (s *Store) SchedulePauseSet(ctx context.Context, p *store.SchedulePauseSetParams) error {
-	if p.Paused && p.Now.IsZero() {
-		return fmt.Errorf("sqlite: pause schedules of pipeline %q: time is the zero time", p.Pipeline)
+	if p.Paused {
+		if err := store.CheckNow(p.Now); err != nil {
+			return fmt.Errorf("sqlite: pause schedules of pipeline %q: %w", p.Pipeline, err)
+		}
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := pipelineLive(ctx, tx, p.Pipeline); err != nil {
@@ -98,7 +98,7 @@ func (s *Store) SchedulePauseSet(ctx context.Context, p *store.SchedulePauseSetP
 		var err error
 		if p.Paused {
 			_, err = tx.ExecContext(ctx, `INSERT INTO schedule_pauses (pipeline, paused_at)
-				VALUES (?, ?) ON CONFLICT DO NOTHING`, p.Pipeline, unixNano(p.Now))
+				VALUES (?, ?) ON CONFLICT DO NOTHING`, p.Pipeline, sqlrow.UnixNano(p.Now))
 		} else {
 			_, err = tx.ExecContext(ctx, `DELETE FROM schedule_pauses WHERE pipeline = ?`, p.Pipeline)
 		}
@@ -130,7 +130,7 @@ func (s *Store) SchedulePauseList(ctx context.Context) ([]*store.SchedulePauseRo
 		if err := rows.Scan(&row.Pipeline, &at); err != nil {
 			return nil, fmt.Errorf("sqlite: list paused schedules: %w", err)
 		}
-		row.PausedAt = fromUnixNano(at)
+		row.PausedAt = sqlrow.FromUnixNano(at)
 		out = append(out, &row)
 	}
 	if err := rows.Err(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // PipelinePut implements [store.Store.PipelinePut]. The first revision is 1.
@@ -29,17 +30,9 @@ func (s *Store) PipelinePut(ctx context.Context, p *store.PipelinePutParams) (*s
 		if err != nil {
 			return err
 		}
-		row = &store.PipelineRow{
-			Name:      p.Name,
-			Revision:  next,
-			Spec:      bytes.Clone(p.Spec),
-			CreatedAt: fromUnixNano(unixNano(p.Now)),
-		}
-		if row.Spec == nil {
-			row.Spec = []byte{}
-		}
+		row = sqlrow.NewPipeline(p, next)
 		_, err = tx.ExecContext(ctx, `INSERT INTO pipelines (name, revision, spec, created_at)
-			VALUES (?, ?, ?, ?)`, row.Name, row.Revision, row.Spec, unixNano(p.Now))
+			VALUES (?, ?, ?, ?)`, row.Name, row.Revision, row.Spec, sqlrow.UnixNano(p.Now))
 		return mapErr(err)
 	})
 	if err != nil {
@@ -111,6 +104,6 @@ func scanPipeline(sc scanner) (*store.PipelineRow, error) {
 	if row.Spec == nil {
 		row.Spec = []byte{}
 	}
-	row.CreatedAt = fromUnixNano(created)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
 	return &row, nil
 }

@@ -6,44 +6,39 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
-// pruneBatch is how many runs one transaction of [Store.RunPrune] deletes,
-// so that pruning a long history never holds the writer for long.
-const pruneBatch = 50
-
 // RunPrune implements [store.Store.RunPrune], in transactions of at most
-// pruneBatch runs: a prune cut short leaves whole runs, never parts of one.
+// [store.PruneBatch] runs, so that pruning a long history never holds the
+// writer for long.
 func (s *Store) RunPrune(ctx context.Context, p *store.RunPruneParams) (int, error) {
-	before := unixNano(p.Before)
-	total := 0
-	for {
+	before := sqlrow.UnixNano(p.Before)
+	total, err := store.PruneInBatches(p, func() (int, error) {
 		n := 0
 		err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			var err error
 			n, err = pruneSome(ctx, tx, before)
 			return err
 		})
-		if err != nil {
-			return total, fmt.Errorf("sqlite: prune runs finished before %s: %w", p.Before.UTC().Format("2006-01-02T15:04:05Z07:00"), err)
-		}
-		total += n
-		if n < pruneBatch {
-			return total, nil
-		}
+		return n, err
+	})
+	if err != nil {
+		return total, fmt.Errorf("sqlite: %w", err)
 	}
+	return total, nil
 }
 
-// pruneSome deletes up to pruneBatch runs that ended before before, oldest
-// first, and what belongs to them. A run with an attempt whose container
-// is not known to be removed is kept: its record is how the reaper finds
-// what to remove.
+// pruneSome deletes up to [store.PruneBatch] runs that ended before
+// before, oldest first, and what belongs to them. A run with an attempt
+// whose container is not known to be removed is kept: its record is how
+// the reaper finds what to remove.
 func pruneSome(ctx context.Context, tx *sql.Tx, before int64) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id FROM runs
 		WHERE status IN ('succeeded', 'failed', 'canceled') AND finished_at > 0 AND finished_at < ?
 		AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = runs.id
 			AND a.removed = 0 AND a.handle IS NOT NULL AND length(a.handle) > 0)
-		ORDER BY finished_at LIMIT ?`, before, pruneBatch)
+		ORDER BY finished_at LIMIT ?`, before, store.PruneBatch)
 	if err != nil {
 		return 0, err
 	}

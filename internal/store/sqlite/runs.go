@@ -5,11 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // RunCreate implements [store.Store.RunCreate]. A run whose ID is taken is
@@ -17,39 +16,11 @@ import (
 // with the run that has it. Done steps succeeded at p.Now, without
 // attempts.
 func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store.RunRow, error) {
-	seen := make(map[string]bool, len(p.Steps))
-	for _, name := range p.Steps {
-		if seen[name] {
-			return nil, fmt.Errorf("sqlite: create run %q: step %q listed twice", p.ID, name)
-		}
-		seen[name] = true
-	}
-	for _, name := range slices.Sorted(maps.Keys(p.Done)) {
-		if !seen[name] {
-			return nil, fmt.Errorf("sqlite: create run %q: done step %q is not one of its steps", p.ID, name)
-		}
-	}
-	done := make(map[string]any, len(p.Done))
-	for name, outputs := range p.Done {
-		enc, err := encodeMap(outputs)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: create run %q: outputs of done step %q: %w", p.ID, name, err)
-		}
-		done[name] = enc
-	}
-	params, err := encodeMap(p.Params)
+	run, err := sqlrow.NewRun(p)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: create run %q: params: %w", p.ID, err)
+		return nil, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
 	}
-	vars, err := encodeMap(p.Vars)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: create run %q: vars: %w", p.ID, err)
-	}
-	now := unixNano(p.Now)
-	var lease store.Lease
-	if p.Owner != "" {
-		lease = store.Lease{Owner: p.Owner, Epoch: 1, Until: fromUnixNano(unixNano(p.LeaseUntil))}
-	}
+	now, lease := sqlrow.UnixNano(p.Now), run.Row.Lease
 	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := runKeyFree(ctx, tx, p.Key); err != nil {
 			return err
@@ -58,8 +29,8 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at,
 			lease_owner, lease_epoch, lease_until)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			p.ID, p.Pipeline, p.Revision, store.RunQueued, params, vars, p.Executor, p.RetryOf, now,
-			p.Owner, lease.Epoch, unixNano(lease.Until)); err != nil {
+			p.ID, p.Pipeline, p.Revision, store.RunQueued, run.Params, run.Vars, p.Executor, p.RetryOf, now,
+			p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until)); err != nil {
 			return mapErr(err)
 		}
 		if err := setRunKey(ctx, tx, p.ID, p.Key); err != nil {
@@ -67,7 +38,7 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		}
 		for i, name := range p.Steps {
 			var err error
-			if outputs, ok := done[name]; ok {
+			if outputs, ok := run.Done[name]; ok {
 				_, err = tx.ExecContext(ctx, `INSERT INTO steps
 					(run_id, name, idx, status, outputs, started_at, finished_at)
 					VALUES (?, ?, ?, ?, ?, ?, ?)`, p.ID, name, i, store.StepSucceeded, outputs, now, now)
@@ -82,24 +53,9 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		return nil
 	})
 	if err != nil {
-		var taken *store.RunKeyExistsError
-		if errors.As(err, &taken) {
-			return taken.Run, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
-		}
-		return nil, fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
+		return store.RunKeyHolder(err), fmt.Errorf("sqlite: create run %q: %w", p.ID, err)
 	}
-	return &store.RunRow{
-		ID:        p.ID,
-		Pipeline:  p.Pipeline,
-		Revision:  p.Revision,
-		Status:    store.RunQueued,
-		Params:    cloneMap(p.Params),
-		Vars:      cloneMap(p.Vars),
-		Executor:  p.Executor,
-		RetryOf:   p.RetryOf,
-		CreatedAt: fromUnixNano(now),
-		Lease:     lease,
-	}, nil
+	return run.Row, nil
 }
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
@@ -144,12 +100,8 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	limit := p.Limit
-	if limit <= 0 {
-		limit = 100
-	}
 	q += " ORDER BY created_at DESC, id DESC LIMIT ?"
-	args = append(args, limit)
+	args = append(args, p.Max())
 
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -174,12 +126,10 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 // sets the start time once; a terminal status sets the finish time and ends
 // the steps and attempts that had not ended.
 func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) error {
-	switch p.Status {
-	case store.RunQueued, store.RunRunning, store.RunSucceeded, store.RunFailed, store.RunCanceled:
-	default:
-		return fmt.Errorf("sqlite: set status of run %q: unknown status %q", p.ID, p.Status)
+	if err := store.CheckRunSetStatus(p); err != nil {
+		return fmt.Errorf("sqlite: set status of run %q: %w", p.ID, err)
 	}
-	now := unixNano(p.Now)
+	now := sqlrow.UnixNano(p.Now)
 	var finished int64
 	if p.Status.Terminal() {
 		finished = now
@@ -234,7 +184,7 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 func scanRun(sc scanner) (*store.RunRow, error) {
 	var (
 		row                        store.RunRow
-		params, vars               sql.NullString
+		params, vars               *string
 		created, started, finished int64
 		cancelRequested            int64
 		leaseUntil                 int64
@@ -245,29 +195,16 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 		return nil, err
 	}
 	var err error
-	if row.Params, err = decodeMap(params); err != nil {
+	if row.Params, err = sqlrow.DecodeMap(params); err != nil {
 		return nil, fmt.Errorf("params: %w", err)
 	}
-	if row.Vars, err = decodeMap(vars); err != nil {
+	if row.Vars, err = sqlrow.DecodeMap(vars); err != nil {
 		return nil, fmt.Errorf("vars: %w", err)
 	}
-	row.CreatedAt = fromUnixNano(created)
-	row.StartedAt = fromUnixNano(started)
-	row.FinishedAt = fromUnixNano(finished)
-	row.CancelRequestedAt = fromUnixNano(cancelRequested)
-	row.Lease.Until = fromUnixNano(leaseUntil)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
+	row.StartedAt = sqlrow.FromUnixNano(started)
+	row.FinishedAt = sqlrow.FromUnixNano(finished)
+	row.CancelRequestedAt = sqlrow.FromUnixNano(cancelRequested)
+	row.Lease.Until = sqlrow.FromUnixNano(leaseUntil)
 	return &row, nil
-}
-
-// cloneMap copies m so a returned row shares nothing with the caller's
-// params; empty is nil, as rows read back are.
-func cloneMap(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return c
 }

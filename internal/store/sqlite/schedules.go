@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // ScheduleTick implements [store.Store.ScheduleTick]. Ticks are kept to the
 // nanosecond, so two ticks are the same only if they are the same instant.
 // The zero time is refused: [Store.ScheduleLastTick] means "never" by it.
 func (s *Store) ScheduleTick(ctx context.Context, p *store.ScheduleTickParams) (bool, error) {
-	if p.Tick.IsZero() {
-		return false, fmt.Errorf("sqlite: record tick of schedule %q of pipeline %q: tick is the zero time", p.Key, p.Pipeline)
+	if err := store.CheckScheduleTick(p); err != nil {
+		return false, fmt.Errorf("sqlite: record tick of schedule %q of pipeline %q: %w", p.Key, p.Pipeline, err)
 	}
 	var inserted bool
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO schedule_ticks
 			(pipeline, schedule_key, tick, run_id, created_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT DO NOTHING`,
-			p.Pipeline, p.Key, unixNano(p.Tick), p.RunID, unixNano(p.Now))
+			p.Pipeline, p.Key, sqlrow.UnixNano(p.Tick), p.RunID, sqlrow.UnixNano(p.Now))
 		if err != nil {
 			return err
 		}
@@ -46,5 +47,5 @@ func (s *Store) ScheduleLastTick(ctx context.Context, pipeline, key string) (tim
 	if !last.Valid {
 		return time.Time{}, nil
 	}
-	return fromUnixNano(last.Int64), nil
+	return sqlrow.FromUnixNano(last.Int64), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // SecretPut implements [store.Store.SecretPut]. A replaced secret keeps its
@@ -17,7 +18,7 @@ func (s *Store) SecretPut(ctx context.Context, p *store.SecretPutParams) error {
 	if value == nil {
 		value = []byte{}
 	}
-	now := unixNano(p.Now)
+	now := sqlrow.UnixNano(p.Now)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO secrets (name, value, key_id, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?)
@@ -47,8 +48,8 @@ func (s *Store) SecretGet(ctx context.Context, name string) (*store.SecretRow, e
 	if row.Value == nil {
 		row.Value = []byte{}
 	}
-	row.CreatedAt = fromUnixNano(created)
-	row.UpdatedAt = fromUnixNano(updated)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
+	row.UpdatedAt = sqlrow.FromUnixNano(updated)
 	return &row, nil
 }
 
@@ -70,8 +71,8 @@ func (s *Store) SecretList(ctx context.Context) ([]*store.SecretRow, error) {
 		if err := rows.Scan(&row.Name, &row.KeyID, &created, &updated); err != nil {
 			return nil, fmt.Errorf("sqlite: list secrets: %w", err)
 		}
-		row.CreatedAt = fromUnixNano(created)
-		row.UpdatedAt = fromUnixNano(updated)
+		row.CreatedAt = sqlrow.FromUnixNano(created)
+		row.UpdatedAt = sqlrow.FromUnixNano(updated)
 		out = append(out, &row)
 	}
 	if err := rows.Err(); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // StepList implements [store.Store.StepList]. A run without steps, or no run
@@ -23,20 +24,20 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 	for rows.Next() {
 		var (
 			row               store.StepRow
-			exit              sql.NullInt64
-			outputs           sql.NullString
+			exit              *int64
+			outputs           *string
 			started, finished int64
 		)
 		if err := rows.Scan(&row.RunID, &row.Name, &row.Index, &row.Status, &row.Attempts, &exit,
 			&row.Error, &outputs, &started, &finished); err != nil {
 			return nil, fmt.Errorf("sqlite: list steps of run %q: %w", runID, err)
 		}
-		if row.Outputs, err = decodeMap(outputs); err != nil {
+		if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
 			return nil, fmt.Errorf("sqlite: list steps of run %q: step %q outputs: %w", runID, row.Name, err)
 		}
-		row.ExitCode = decodeExitCode(exit)
-		row.StartedAt = fromUnixNano(started)
-		row.FinishedAt = fromUnixNano(finished)
+		row.ExitCode = sqlrow.FromExitCode(exit)
+		row.StartedAt = sqlrow.FromUnixNano(started)
+		row.FinishedAt = sqlrow.FromUnixNano(finished)
 		out = append(out, &row)
 	}
 	if err := rows.Err(); err != nil {
@@ -48,7 +49,7 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 // StepStart implements [store.Store.StepStart]. The step's start time is
 // that of its first attempt.
 func (s *Store) StepStart(ctx context.Context, p *store.StepStartParams) error {
-	now := unixNano(p.Now)
+	now := sqlrow.UnixNano(p.Now)
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
 			return err
@@ -161,9 +162,10 @@ func (s *Store) StepSetHandle(ctx context.Context, p *store.StepSetHandleParams)
 // StepOutputsAdd implements [store.Store.StepOutputsAdd]: keys added later
 // replace earlier values.
 func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParams) error {
-	patch, err := encodeMap(p.Outputs)
+	patch, err := sqlrow.EncodeMap(p.Outputs)
 	if err == nil && patch == nil {
-		patch = "{}"
+		empty := "{}"
+		patch = &empty
 	}
 	if err == nil {
 		err = s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 const tokenColumns = `name, role, hash, created_at, revoked_at`
@@ -15,23 +16,18 @@ const tokenColumns = `name, role, hash, created_at, revoked_at`
 // TokenCreate implements [store.Store.TokenCreate]. An empty hash is
 // refused: it would match no token's value.
 func (s *Store) TokenCreate(ctx context.Context, p *store.TokenCreateParams) (*store.TokenRow, error) {
-	if len(p.Hash) == 0 {
-		return nil, fmt.Errorf("sqlite: create token %q: hash is empty", p.Name)
+	if err := store.CheckTokenCreate(p); err != nil {
+		return nil, fmt.Errorf("sqlite: create token %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, role, hash, created_at)
-			VALUES (?, ?, ?, ?)`, p.Name, p.Role, p.Hash, unixNano(p.Now))
+			VALUES (?, ?, ?, ?)`, p.Name, p.Role, p.Hash, sqlrow.UnixNano(p.Now))
 		return mapErr(err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: create token %q: %w", p.Name, err)
 	}
-	return &store.TokenRow{
-		Name:      p.Name,
-		Role:      p.Role,
-		Hash:      append([]byte(nil), p.Hash...),
-		CreatedAt: fromUnixNano(unixNano(p.Now)),
-	}, nil
+	return sqlrow.NewToken(p), nil
 }
 
 // TokenGetByHash implements [store.Store.TokenGetByHash]. Errors do not
@@ -75,12 +71,12 @@ func (s *Store) TokenList(ctx context.Context) ([]*store.TokenRow, error) {
 // TokenRevoke implements [store.Store.TokenRevoke]. The zero time is
 // refused: a revocation time of zero means "valid".
 func (s *Store) TokenRevoke(ctx context.Context, name string, now time.Time) error {
-	if now.IsZero() {
-		return fmt.Errorf("sqlite: revoke token %q: time is the zero time", name)
+	if err := store.CheckNow(now); err != nil {
+		return fmt.Errorf("sqlite: revoke token %q: %w", name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ?
-			WHERE name = ? AND revoked_at = 0`, unixNano(now), name)
+			WHERE name = ? AND revoked_at = 0`, sqlrow.UnixNano(now), name)
 		if err != nil {
 			return err
 		}
@@ -96,8 +92,7 @@ func (s *Store) TokenRevoke(ctx context.Context, name string, now time.Time) err
 		case err != nil:
 			return err
 		}
-		return fmt.Errorf("revoked at %s: %w",
-			fromUnixNano(revoked).Format(time.RFC3339Nano), store.ErrConflict)
+		return store.TokenRevokedError(sqlrow.FromUnixNano(revoked))
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: revoke token %q: %w", name, err)
@@ -113,7 +108,7 @@ func scanToken(sc scanner) (*store.TokenRow, error) {
 	if err := sc.Scan(&row.Name, &row.Role, &row.Hash, &created, &revoked); err != nil {
 		return nil, err
 	}
-	row.CreatedAt = fromUnixNano(created)
-	row.RevokedAt = fromUnixNano(revoked)
+	row.CreatedAt = sqlrow.FromUnixNano(created)
+	row.RevokedAt = sqlrow.FromUnixNano(revoked)
 	return &row, nil
 }

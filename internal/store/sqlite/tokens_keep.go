@@ -5,17 +5,17 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/store/sqlrow"
 )
 
 // TokenRevokeKeeping implements [store.Store.TokenRevokeKeeping]. The count
 // of the role's other unrevoked tokens and the revocation run in the one
 // write transaction, so two revocations at once cannot both pass it.
 func (s *Store) TokenRevokeKeeping(ctx context.Context, p *store.TokenRevokeKeepingParams) error {
-	if p.Now.IsZero() {
-		return fmt.Errorf("sqlite: revoke token %q: time is the zero time", p.Name)
+	if err := store.CheckNow(p.Now); err != nil {
+		return fmt.Errorf("sqlite: revoke token %q: %w", p.Name, err)
 	}
 	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var (
@@ -29,7 +29,7 @@ func (s *Store) TokenRevokeKeeping(ctx context.Context, p *store.TokenRevokeKeep
 		case err != nil:
 			return err
 		case revoked != 0:
-			return fmt.Errorf("revoked at %s: %w", fromUnixNano(revoked).Format(time.RFC3339Nano), store.ErrConflict)
+			return store.TokenRevokedError(sqlrow.FromUnixNano(revoked))
 		}
 		if role == p.Keep {
 			var others int
@@ -42,7 +42,7 @@ func (s *Store) TokenRevokeKeeping(ctx context.Context, p *store.TokenRevokeKeep
 			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at = 0`,
-			unixNano(p.Now), p.Name)
+			sqlrow.UnixNano(p.Now), p.Name)
 		return err
 	})
 	if err != nil {
