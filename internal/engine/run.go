@@ -28,12 +28,22 @@ type runner struct {
 	outputs map[string]map[string]string // committed outputs by step
 	errs    map[string]string            // why a step failed
 	done    chan stepDone
-	// cleanups are removals still under way; the run ends after them.
-	cleanups sync.WaitGroup
+	// cleanups are removals still under way; the run ends after them. A
+	// pointer: the runner of the finally phase shares it.
+	cleanups *sync.WaitGroup
 	// serial: start only when no other run of the pipeline runs.
 	serial bool
 	// release gives the run's place in its pipeline's gate back.
 	release func()
+	// condSkipped are the steps skipped because their if: was false: the
+	// steps that need them run all the same.
+	condSkipped map[string]bool
+	// finally: the run's finally steps have begun (see enterFinally);
+	// mainCause is what had ended its other steps early, if anything.
+	finally   bool
+	mainCause error
+	// timeout fires at the run's timeout; nil without one.
+	timeout *time.Timer
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -53,6 +63,9 @@ func newRunner(e *Engine, run *store.RunRow, spec *pipeline.Spec) *runner {
 		outputs: make(map[string]map[string]string),
 		errs:    make(map[string]string),
 		done:    make(chan stepDone, len(spec.Steps)),
+
+		condSkipped: make(map[string]bool),
+		cleanups:    new(sync.WaitGroup),
 	}
 }
 
@@ -85,27 +98,50 @@ func (r *runner) loop() {
 		if start.IsZero() {
 			start = r.e.cfg.Now()
 		}
-		t := time.AfterFunc(max(r.spec.Timeout-r.e.cfg.Now().Sub(start), 0), func() {
+		r.timeout = time.AfterFunc(max(r.spec.Timeout-r.e.cfg.Now().Sub(start), 0), func() {
 			r.cancel(fmt.Errorf("%w after %s", errRunTimeout, r.spec.Timeout))
 		})
-		defer t.Stop()
+		defer r.timeout.Stop()
+	}
+	cur := r
+	if r.hasFinally() && r.mainEnded() {
+		cur = r.finallyRunner() // a restart in the finally phase
+		defer cur.cancel(nil)
 	}
 	running := 0
-	for _, st := range r.spec.Steps {
-		if r.status[st.Name] == store.StepRunning || r.status[st.Name] == store.StepRetrying {
+	for _, st := range cur.spec.Steps {
+		if cur.status[st.Name] == store.StepRunning || cur.status[st.Name] == store.StepRetrying {
 			running++
-			r.launch(&st)
+			cur.launch(&st)
 		}
 	}
+	for {
+		if !cur.drive(ctx, running) {
+			return // shut down: everything is left as stored, for Resume
+		}
+		if cur.finally || !cur.hasFinally() {
+			cur.finish(ctx)
+			return
+		}
+		cur = cur.finallyRunner()
+		defer cur.cancel(nil)
+		running = 0
+	}
+}
+
+// drive starts steps as they become ready and takes their ends until none
+// runs and none can start; running are those launched already. It returns
+// false when the engine shuts down, or the run moved to another server,
+// meanwhile: then everything is left as stored.
+func (r *runner) drive(ctx context.Context, running int) bool {
 	ctxDone := r.ctx.Done()
 	for {
 		if r.ctx.Err() != nil && errors.Is(context.Cause(r.ctx), errShutdown) {
-			return // leave everything as stored; Resume picks it up
+			return false // leave everything as stored; Resume picks it up
 		}
 		running += r.advance(ctx)
 		if running == 0 {
-			r.finish(ctx)
-			return
+			return true
 		}
 		select {
 		case d := <-r.done:
@@ -126,7 +162,7 @@ func (r *runner) loop() {
 				for ; running > 0; running-- {
 					<-r.done
 				}
-				return
+				return false
 			}
 		}
 	}
@@ -146,6 +182,9 @@ func (r *runner) load(ctx context.Context) error {
 		}
 		if row.Error != "" {
 			r.errs[row.Name] = row.Error
+		}
+		if skippedByCondition(row.Status, row.Error) {
+			r.condSkipped[row.Name] = true
 		}
 	}
 	if r.e.cfg.Shared {
@@ -215,6 +254,9 @@ func (r *runner) advance(ctx context.Context) int {
 			if r.status[st.Name] != store.StepPending {
 				continue
 			}
+			if st.Finally != r.finally {
+				continue // finally steps wait for the others; those do not wait for them
+			}
 			if r.ctx.Err() != nil {
 				r.finishStep(ctx, st.Name, store.StepCanceled, context.Cause(r.ctx).Error())
 				changed = true
@@ -223,7 +265,10 @@ func (r *runner) advance(ctx context.Context) int {
 			ready, blocked := true, ""
 			for _, need := range st.Needs {
 				switch s := r.status[need]; {
-				case s == store.StepSucceeded:
+				case r.needMet(need):
+				case st.Finally && s.Terminal():
+					// A finally step waits for the finally steps it
+					// needs to end, however they end.
 				case s.Terminal():
 					blocked = need
 				default:
@@ -235,11 +280,27 @@ func (r *runner) advance(ctx context.Context) int {
 				changed = true
 				continue
 			}
-			if ready {
-				r.status[st.Name] = store.StepRunning
-				r.launch(st)
-				started++
+			if !ready {
+				continue
 			}
+			if st.If != "" {
+				run, err := r.condition(st)
+				switch {
+				case err != nil:
+					r.errs[st.Name] = err.Error()
+					r.finishStep(ctx, st.Name, store.StepFailed, err.Error())
+					changed = true
+					continue
+				case !run:
+					r.condSkipped[st.Name] = true
+					r.finishStep(ctx, st.Name, store.StepSkipped, condSkipReason+" ("+st.If+")")
+					changed = true
+					continue
+				}
+			}
+			r.status[st.Name] = store.StepRunning
+			r.launch(st)
+			started++
 		}
 	}
 	return started
@@ -308,13 +369,13 @@ func (r *runner) finish(ctx context.Context) {
 		}
 	}
 	reason := strings.Join(reasons, "; ")
-	if r.ctx.Err() != nil {
-		switch cause := context.Cause(r.ctx); {
-		case errors.Is(cause, errCanceled):
-			status, reason = store.RunCanceled, cause.Error()
-		case errors.Is(cause, errRunTimeout):
-			status, reason = store.RunFailed, cause.Error()
-		}
+	switch cause := r.cause(); {
+	case cause == nil:
+	case errors.Is(cause, errCanceled):
+		// A cancel stands, however the finally steps ended.
+		status, reason = store.RunCanceled, cause.Error()
+	case errors.Is(cause, errRunTimeout):
+		status, reason = store.RunFailed, cause.Error()
 	}
 	// Retried until stored (see durable); the store ends, with the run,
 	// any step whose own end it does not have.

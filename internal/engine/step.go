@@ -37,6 +37,9 @@ type outcome struct {
 
 // runStep runs a step to its end, through every retry, and reports it.
 func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[string]map[string]string) stepDone {
+	if st.Approval != nil {
+		return r.awaitApproval(st, outputs) // runs nothing: it waits for a person
+	}
 	ctx := context.WithoutCancel(r.ctx)
 	attempt := row.Attempts
 	resume := row.Status == store.StepRunning && attempt > 0
@@ -202,6 +205,9 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 	r.e.maskers.Store(key, masker)
 	defer r.e.maskers.Delete(key)
 	env := stepEnv(r.spec, st, vars, r.run.ID, n, callback, token)
+	if st.Finally {
+		maps.Copy(env, r.finallyEnv())
+	}
 	maps.Copy(env, secretEnv)
 	// What the pipeline fixes, as checked at apply, and this attempt's own.
 	spec := r.e.fixedSpec(st)

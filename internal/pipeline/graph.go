@@ -72,6 +72,16 @@ func newGraph(steps []Step) *graph {
 				g.needs[i] = append(g.needs[i], j)
 			}
 		}
+		if !st.Finally {
+			continue
+		}
+		// A finally step comes after every other step.
+		for j, other := range steps {
+			if !other.Finally && added[j] != i+1 {
+				added[j] = i + 1
+				g.needs[i] = append(g.needs[i], j)
+			}
+		}
 	}
 	return g
 }

@@ -18,7 +18,7 @@ import (
 // MaxFileBytes is the largest pipeline file [Parse] accepts.
 const MaxFileBytes = 1 << 20
 
-var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency", "executor", "triggers"}
+var topFields = []string{"name", "env_prefix", "description", "params", "vars", "schedules", "steps", "timeout", "concurrency", "executor", "triggers", "finally", "notify"}
 
 // maxConcurrency bounds concurrency:; a larger number is no limit in practice,
 // and leaving concurrency out says so.
@@ -186,13 +186,30 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 	if n, ok := f["steps"]; !ok {
 		p.errorf(root, "", "missing steps; add a list of steps, e.g. steps: [{name: hello, image: alpine, command: [echo, hi]}]")
 	} else {
-		s.Steps = p.steps(n, s.EnvPrefix)
+		var nodes []stepNodes
+		s.Steps, nodes = p.steps(n, s.EnvPrefix, "steps")
+		if fn, ok := f["finally"]; ok && len(s.Steps) > 0 {
+			finally, fnodes := p.steps(fn, s.EnvPrefix, "finally")
+			for i, st := range finally {
+				for j, other := range s.Steps {
+					if st.Name != "" && st.Name == other.Name {
+						p.errorf(fnodes[i].step, fmt.Sprintf("finally[%d].name", i), "%q is also the name of steps[%d]; step names must be unique", st.Name, j)
+					}
+				}
+			}
+			s.Steps = append(s.Steps, finally...)
+			nodes = append(nodes, fnodes...)
+		}
+		p.checkConditions(s, nodes)
 	}
 	if n, ok := f["schedules"]; ok {
 		s.Schedules = p.schedules(n, s)
 	}
 	if n, ok := f["triggers"]; ok {
 		s.Triggers = p.triggers(n)
+	}
+	if n, ok := f["notify"]; ok {
+		s.Notify = p.notify(n)
 	}
 	return s
 }

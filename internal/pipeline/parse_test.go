@@ -191,7 +191,7 @@ func TestParseErrors(t *testing.T) {
 		{"tab", "name: x\n\tsteps: []\n", "x.yaml:2: not valid YAML: found a tab character"},
 		{"two documents", base + "---\nname: y\n", "x.yaml:4: a second YAML document starts here"},
 		{"not a mapping", "- a\n", "x.yaml:1: the file is a list; a pipeline is a mapping"},
-		{"unknown top field", base + "step: []\n", `x.yaml:4: unknown field "step"; did you mean "steps"? Allowed: concurrency, description, env_prefix, executor, name, params, schedules, steps, timeout, triggers and vars`},
+		{"unknown top field", base + "step: []\n", `x.yaml:4: unknown field "step"; did you mean "steps"? Allowed: concurrency, description, env_prefix, executor, finally, name, params, schedules, steps, timeout, triggers and vars`},
 		{"unknown field no suggestion", base + "zzzzzz: 1\n", `x.yaml:4: unknown field "zzzzzz"; allowed: concurrency, description`},
 		{"duplicate key", base + "name: y\n", `x.yaml:4: name: is given twice, here and at line 1; keep one`},
 		{"merge key", "a: &a {name: x}\n<<: *a\nsteps: []\n", "x.yaml:2: merge keys (<<) are not supported"},

@@ -21,7 +21,9 @@ type Spec struct {
 	Schedules []Schedule
 	// Triggers start runs from outside events, such as queue messages.
 	Triggers []Trigger
-	Steps    []Step
+	// Steps are the steps: then those of finally:, in the order the file
+	// lists them, marked [Step.Finally].
+	Steps []Step
 	// Timeout limits the whole run, every step and retry included; zero
 	// means none.
 	Timeout time.Duration
@@ -31,6 +33,8 @@ type Spec struct {
 	// Executor names, by the server's registry name, where the steps run
 	// that do not name their own; empty means the server's default.
 	Executor string
+	// Notify are the notifications sent when a run ends; see [Notify].
+	Notify []Notify
 }
 
 // Param is a value a trigger may pass.
@@ -79,4 +83,16 @@ type Step struct {
 	// Executor names, by the server's registry name, where the step runs;
 	// empty means the pipeline's executor.
 	Executor string
+	// If is a template evaluated when the step is ready (see
+	// [Spec.Condition]); false skips the step, and the steps that need it
+	// run all the same. Empty means always.
+	If string
+	// Finally marks a step of the pipeline's finally: list: it runs once
+	// every other step has ended, however they ended, after the finally
+	// steps it needs have ended, however they ended. [Spec.Steps] lists
+	// finally steps last.
+	Finally bool
+	// Approval, when set, makes the step wait for a person's decision
+	// instead of running a container; see [Approval].
+	Approval *Approval
 }

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor"}
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor", "if", "approval"}
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
@@ -20,41 +20,49 @@ var (
 type stepNodes struct {
 	step  *yaml.Node
 	needs *yaml.Node // nil when the step has no needs:
+	cond  *yaml.Node // nil when the step has no if:
 }
 
-func (p *parser) steps(n *yaml.Node, envPrefix string) []Step {
+// steps reads a list of steps: the pipeline's steps:, or its finally:
+// (list names which, for messages).
+func (p *parser) steps(n *yaml.Node, envPrefix, which string) ([]Step, []stepNodes) {
 	const example = "[{name: hello, image: alpine, command: [echo, hi]}]"
 	if n = p.resolve(n); n == nil {
-		return nil
+		return nil, nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		p.errorf(n, "steps", "is %s; write a list of steps, e.g. %s", DescribeNode(n), example)
-		return nil
+		p.errorf(n, which, "is %s; write a list of steps, e.g. %s", DescribeNode(n), example)
+		return nil, nil
 	}
 	if len(n.Content) == 0 {
-		p.errorf(n, "steps", "is empty; a pipeline needs at least one step, e.g. %s", example)
-		return nil
+		if which == "finally" {
+			p.errorf(n, which, "is empty; list the steps to run once the others have ended, e.g. %s, or leave finally out", example)
+		} else {
+			p.errorf(n, which, "is empty; a pipeline needs at least one step, e.g. %s", example)
+		}
+		return nil, nil
 	}
 	before := len(p.errs)
 	steps := make([]Step, 0, len(n.Content))
 	nodes := make([]stepNodes, 0, len(n.Content))
 	seen := make(map[string]int)
 	for i, item := range n.Content {
-		field := fmt.Sprintf("steps[%d]", i)
+		field := fmt.Sprintf("%s[%d]", which, i)
 		st, sn := p.step(item, field, envPrefix)
 		if first, dup := seen[st.Name]; dup && st.Name != "" {
-			p.errorf(sn.step, field+".name", "%q is also the name of steps[%d]; step names must be unique", st.Name, first)
+			p.errorf(sn.step, field+".name", "%q is also the name of %s[%d]; step names must be unique", st.Name, which, first)
 		}
 		seen[st.Name] = i
+		st.Finally = which == "finally"
 		steps = append(steps, st)
 		nodes = append(nodes, sn)
 	}
 	if len(p.errs) > before {
 		// The graph checks below would mostly repeat these errors.
-		return steps
+		return steps, nodes
 	}
-	p.checkNeeds(steps, nodes)
-	return steps
+	p.checkNeeds(steps, nodes, which)
+	return steps, nodes
 }
 
 func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
@@ -77,7 +85,9 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 		st.Image, _ = p.str(v, field+".image")
 	}
 	if v, ok := f["command"]; !ok {
-		p.errorf(sn.step, field, `missing command; add e.g. command: ["sh", "-c", "./run.sh"]`)
+		if _, approval := f["approval"]; !approval {
+			p.errorf(sn.step, field, `missing command; add e.g. command: ["sh", "-c", "./run.sh"]`)
+		}
 	} else if cmd, ok := p.strings(v, field+".command", `["sh", "-c", "./run.sh"]`); ok {
 		switch {
 		case len(cmd) == 0:
@@ -139,6 +149,13 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	if v, ok := f["executor"]; ok {
 		st.Executor = p.executor(v, field+".executor")
 	}
+	if v, ok := f["if"]; ok {
+		st.If = p.condition(v, field+".if")
+		sn.cond = p.resolve(v)
+	}
+	if v, ok := f["approval"]; ok {
+		st.Approval = p.approval(v, field, f)
+	}
 	return st, sn
 }
 
@@ -177,7 +194,7 @@ func (p *parser) env(n *yaml.Node, field, envPrefix string) map[string]string {
 
 // checkNeeds checks every needs: list, fills in the implicit dependency of
 // steps without one, and rejects cycles.
-func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
+func (p *parser) checkNeeds(steps []Step, nodes []stepNodes, which string) {
 	names := make([]string, len(steps))
 	for i := range steps {
 		names[i] = steps[i].Name
@@ -185,7 +202,7 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
 	ok := true
 	for i := range steps {
 		st := &steps[i]
-		field := fmt.Sprintf("steps[%d].needs", i)
+		field := fmt.Sprintf("%s[%d].needs", which, i)
 		if nodes[i].needs == nil {
 			if i > 0 {
 				st.Needs = []string{steps[i-1].Name}
@@ -202,7 +219,7 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
 				if s := suggest.Closest(need, names); s != "" {
 					hint = fmt.Sprintf("did you mean %q? ", s)
 				}
-				p.errorf(nodes[i].needs, field, "no step is named %q; %ssteps: %s", need, hint, list(names))
+				p.errorf(nodes[i].needs, field, "no step is named %q; %s%s: %s", need, hint, stepsOf(which), list(names))
 			case seen[need]:
 				p.errorf(nodes[i].needs, field, "%q is listed twice; list it once", need)
 			default:
@@ -234,5 +251,13 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes) {
 	}
 	// Implicit dependencies all point backwards in listed order, so every
 	// cycle has at least one step with needs:.
-	p.errorf(nodes[explicit].needs, fmt.Sprintf("steps[%d].needs", explicit), "steps wait for each other in a cycle: %s; remove one of these dependencies", strings.Join(parts, ", "))
+	p.errorf(nodes[explicit].needs, fmt.Sprintf("%s[%d].needs", which, explicit), "steps wait for each other in a cycle: %s; remove one of these dependencies", strings.Join(parts, ", "))
+}
+
+// stepsOf names the steps of a list in messages.
+func stepsOf(which string) string {
+	if which == "finally" {
+		return "finally steps"
+	}
+	return "steps"
 }

@@ -16,6 +16,10 @@ type refScope struct {
 	params  []string // declared params
 	earlier []string // vars listed before this one
 	later   []string // this var and those after it
+	// steps, when set, makes the scope a step condition's (if:): any
+	// .Vars.<name> (outputs are known only when the run gets there),
+	// .Run.Status, .Run.FailedStep, .Run.Error, and .Steps.<step>.Status.
+	steps []string
 }
 
 // checkRefs finds references in t to data a var template will not have, so
@@ -111,6 +115,7 @@ func (c *refChecker) path(ident []string) {
 		}
 	case "Vars":
 		switch {
+		case c.scope.steps != nil:
 		case len(ident) < 2 || slices.Contains(c.scope.earlier, ident[1]):
 		case slices.Contains(c.scope.later, ident[1]):
 			c.err = fmt.Errorf("refers to %s, which is not listed before it; a var may use only the vars above it", ref)
@@ -119,6 +124,9 @@ func (c *refChecker) path(ident []string) {
 		}
 	case "Run":
 		switch {
+		case c.scope.steps != nil && len(ident) > 1 && slices.Contains(conditionRunFields, ident[1]):
+		case c.scope.steps != nil && len(ident) > 1 && ident[1] != "ID" && ident[1] != "Time":
+			c.err = fmt.Errorf("refers to %s; .Run has ID, Time, %s", ref, list(conditionRunFields))
 		case len(ident) > 1 && ident[1] != "ID" && ident[1] != "Time":
 			c.err = fmt.Errorf("refers to %s; .Run has ID and Time", ref)
 		case len(ident) > 2 && ident[1] == "Time" && !isRunTimeMethod(ident[2]):
@@ -128,7 +136,20 @@ func (c *refChecker) path(ident []string) {
 		if len(ident) > 1 && ident[1] != "Name" {
 			c.err = fmt.Errorf("refers to %s; .Pipeline has Name", ref)
 		}
+	case "Steps":
+		switch {
+		case c.scope.steps == nil:
+			c.err = fmt.Errorf("refers to %s; a var can use .Params.<name>, .Vars.<name>, .Run.ID, .Run.Time and .Pipeline.Name", ref)
+		case len(ident) > 1 && !slices.Contains(c.scope.steps, ident[1]):
+			c.err = fmt.Errorf("refers to %s, but there is no such step; %s", ref, namesHint(".Steps.", ident[1], "steps", c.scope.steps))
+		case len(ident) > 2 && ident[2] != "Status":
+			c.err = fmt.Errorf("refers to %s.%.64s; a step has Status", ref, ident[2])
+		}
 	default:
+		if c.scope.steps != nil {
+			c.err = fmt.Errorf("refers to %s; a condition can use .Params.<name>, .Vars.<name>, .Run.ID, .Run.Time, .Run.Status, .Run.FailedStep, .Run.Error, .Steps.<step>.Status and .Pipeline.Name", ref)
+			return
+		}
 		c.err = fmt.Errorf("refers to %s; a var can use .Params.<name>, .Vars.<name>, .Run.ID, .Run.Time and .Pipeline.Name", ref)
 	}
 }
