@@ -190,6 +190,11 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 		s.Steps, nodes = p.steps(n, s.EnvPrefix, "steps")
 		if fn, ok := f["finally"]; ok && len(s.Steps) > 0 {
 			finally, fnodes := p.steps(fn, s.EnvPrefix, "finally")
+			for i := range finally {
+				if finally[i].Needs == nil {
+					finally[i].Needs = []string{} // the first waits for no finally step
+				}
+			}
 			for i, st := range finally {
 				for j, other := range s.Steps {
 					if st.Name != "" && st.Name == other.Name {

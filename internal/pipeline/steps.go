@@ -219,7 +219,11 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes, which string) {
 				if s := suggest.Closest(need, names); s != "" {
 					hint = fmt.Sprintf("did you mean %q? ", s)
 				}
-				p.errorf(nodes[i].needs, field, "no step is named %q; %s%s: %s", need, hint, stepsOf(which), list(names))
+				if which == "finally" {
+					p.errorf(nodes[i].needs, field, "no finally step is named %q; %sfinally steps: %s (a finally step waits for every step of steps: anyway)", need, hint, list(names))
+				} else {
+					p.errorf(nodes[i].needs, field, "no step is named %q; %ssteps: %s", need, hint, list(names))
+				}
 			case seen[need]:
 				p.errorf(nodes[i].needs, field, "%q is listed twice; list it once", need)
 			default:
@@ -252,12 +256,4 @@ func (p *parser) checkNeeds(steps []Step, nodes []stepNodes, which string) {
 	// Implicit dependencies all point backwards in listed order, so every
 	// cycle has at least one step with needs:.
 	p.errorf(nodes[explicit].needs, fmt.Sprintf("%s[%d].needs", which, explicit), "steps wait for each other in a cycle: %s; remove one of these dependencies", strings.Join(parts, ", "))
-}
-
-// stepsOf names the steps of a list in messages.
-func stepsOf(which string) string {
-	if which == "finally" {
-		return "finally steps"
-	}
-	return "steps"
 }
