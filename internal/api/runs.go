@@ -137,6 +137,15 @@ func RunDetail(ctx context.Context, eng *engine.Engine, st store.Store, id strin
 	out := runJSON(row)
 	out.Variables = vars
 	out.Steps = stepsJSON(steps, attempts)
+	if err := withApprovals(ctx, st, row.ID, out.Steps); err != nil {
+		return nil, err
+	}
+	if err := withChildRuns(ctx, eng, st, row, out.Steps); err != nil {
+		return nil, err
+	}
+	if out.Notifications, err = notificationsJSON(ctx, st, row.ID); err != nil {
+		return nil, err
+	}
 	return &out, nil
 }
 

@@ -39,6 +39,18 @@ type Run struct {
 	CreatedAt  time.Time         `json:"created_at"`
 	StartedAt  *time.Time        `json:"started_at,omitempty"`
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	// Notifications are the run's notify: deliveries, once it ended.
+	Notifications []Notification `json:"notifications,omitempty"`
+	// Parent is the step attempt of another run that started this one.
+	Parent *RunParent `json:"parent,omitempty"`
+}
+
+// RunParent is the step attempt of another run that started a run (a
+// step with pipeline:).
+type RunParent struct {
+	RunID   string `json:"run_id"`
+	Step    string `json:"step"`
+	Attempt int    `json:"attempt"`
 }
 
 // Step is one step of a run.
@@ -51,6 +63,8 @@ type Step struct {
 	Outputs    map[string]string `json:"outputs,omitempty"`
 	StartedAt  *time.Time        `json:"started_at,omitempty"`
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
+	// Approval is set on a step with an approval once it waits.
+	Approval *Approval `json:"approval,omitempty"`
 }
 
 // Attempt is one try of a step.
@@ -69,7 +83,9 @@ type Attempt struct {
 	// Handle is what the executor made for the attempt, by the
 	// executor's own ID (a container, a Job, a container group); it stays
 	// once that is removed.
-	Handle     string     `json:"handle,omitempty"`
+	Handle string `json:"handle,omitempty"`
+	// ChildRun is the run the attempt of a step with pipeline: started.
+	ChildRun   string     `json:"child_run,omitempty"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 }
@@ -97,11 +113,15 @@ func timePtr(t time.Time) *time.Time {
 }
 
 func runJSON(r *store.RunRow) Run {
-	return Run{
+	out := Run{
 		ID: r.ID, URL: "/api/v1/runs/" + r.ID, Pipeline: r.Pipeline, Revision: r.Revision,
 		Status: r.Status, Executor: r.Executor, Error: r.Error, RetryOf: r.RetryOf, Params: r.Params,
 		CreatedAt: r.CreatedAt, StartedAt: timePtr(r.StartedAt), FinishedAt: timePtr(r.FinishedAt),
 	}
+	if r.Parent.RunID != "" {
+		out.Parent = &RunParent{RunID: r.Parent.RunID, Step: r.Parent.Step, Attempt: r.Parent.Attempt}
+	}
+	return out
 }
 
 func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {

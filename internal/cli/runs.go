@@ -71,6 +71,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 	if r.Executor != "" {
 		fmt.Fprintf(w, "executor: %s\n", r.Executor)
 	}
+	if r.Parent != nil {
+		fmt.Fprintf(w, "started by: run %s, step %s, attempt %d\n", r.Parent.RunID, r.Parent.Step, r.Parent.Attempt)
+	}
 	if r.RetryOf != "" {
 		fmt.Fprintf(w, "re-runs:  %s\n", r.RetryOf)
 	}
@@ -80,6 +83,7 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintln(w, "steps:")
 	for _, s := range r.Steps {
 		fmt.Fprintf(w, "  %s: %s\n", s.Name, s.Status)
+		printApproval(w, s.Approval)
 		for _, a := range s.Attempts {
 			line := fmt.Sprintf("    attempt %d: %s", a.Attempt, a.Status)
 			if a.Executor != "" {
@@ -87,6 +91,9 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 			}
 			if a.Handle != "" {
 				line += " (" + a.Handle + ")"
+			}
+			if a.ChildRun != "" {
+				line += ", child run " + a.ChildRun
 			}
 			if a.ExitCode != nil {
 				line += fmt.Sprintf(", exit %d", *a.ExitCode)
@@ -116,6 +123,7 @@ func runsGet(ctx context.Context, env *Env, args []string) error {
 			fmt.Fprintf(w, "  %s=%s\n", k, api.EscapeControl(r.Variables[k]))
 		}
 	}
+	printNotifications(w, r.Notifications)
 	return nil
 }
 

@@ -17,6 +17,9 @@ func (e *Engine) checkSteps(spec *pipeline.Spec) error {
 	var errs []error
 	for i := range spec.Steps {
 		st := &spec.Steps[i]
+		if st.Approval != nil || st.Pipeline != nil {
+			continue // it runs on no executor
+		}
 		name := stepExecutor(st, runExec)
 		c, ok := e.execs[name].(executor.Checker)
 		if !ok {

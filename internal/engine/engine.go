@@ -243,6 +243,9 @@ func (e *Engine) Apply(ctx context.Context, filename string, data []byte) (*stor
 	if err := e.checkSteps(spec); err != nil {
 		return nil, nil, fmt.Errorf("%w: pipeline %q: %w", ErrInvalid, spec.Name, err)
 	}
+	if err := e.checkSubPipelines(ctx, spec); err != nil {
+		return nil, nil, err
+	}
 	row, err := e.st.PipelinePut(ctx, &store.PipelinePutParams{Name: spec.Name, Spec: data, Now: e.cfg.Now()})
 	if err != nil {
 		return nil, nil, fmt.Errorf("engine: store pipeline %q: %w", spec.Name, err)
@@ -303,7 +306,7 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 	if err != nil {
 		return nil, err
 	}
-	run, err := e.create(ctx, spec, rev, p.Params, nil, "", e.runExecutor(spec), p.Key)
+	run, err := e.create(ctx, spec, rev, p.Params, nil, createOpts{exec: e.runExecutor(spec), key: p.Key})
 	if err != nil {
 		return run, err
 	}
@@ -317,7 +320,16 @@ func (e *Engine) Submit(ctx context.Context, p *SubmitParams) (*store.RunRow, er
 // executor named exec, with key (see [SubmitParams.Key]). A run that needs
 // an executor the engine does not have is refused: nothing here could run
 // it. A taken key returns the run that has it, with the store's error.
-func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, retryOf, exec, key string) (*store.RunRow, error) {
+// createOpts are what a run may be created with besides its params.
+type createOpts struct {
+	retryOf string // the run it re-runs
+	exec    string // the executor it is made for
+	key     string // see [store.RunCreateParams.Key]
+	parent  store.RunParent
+}
+
+func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given map[string]string, done map[string]map[string]string, o createOpts) (*store.RunRow, error) {
+	retryOf, exec, key := o.retryOf, o.exec, o.key
 	if name := e.lacking(exec, spec); name != "" {
 		return nil, fmt.Errorf("%w: pipeline %q runs steps on executor %q, which this server does not have (it has %s); change the pipeline's executor:, or start the server with that executor",
 			ErrInvalid, spec.Name, name, e.quotedNames())
@@ -339,7 +351,7 @@ func (e *Engine) create(ctx context.Context, spec *pipeline.Spec, rev int, given
 	run, err := e.st.RunCreate(ctx, &store.RunCreateParams{
 		ID: id, Pipeline: spec.Name, Revision: rev, Params: params, Vars: vars,
 		Executor: exec, Steps: steps, Done: done, RetryOf: retryOf, Now: now,
-		Owner: e.cfg.ServerID, LeaseUntil: now.Add(e.cfg.Lease), Key: key,
+		Owner: e.cfg.ServerID, LeaseUntil: now.Add(e.cfg.Lease), Key: key, Parent: o.parent,
 	})
 	var taken *store.RunKeyExistsError
 	if errors.As(err, &taken) {
@@ -449,7 +461,9 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	// Another executor's run, or one whose pipeline is gone: nothing of it
 	// runs here, so it ends here; a server with its executor removes what
 	// it left.
-	err = e.cfg.Store.RunSetStatus(ctx, &store.RunSetStatusParams{ID: runID, Status: store.RunCanceled, Error: errCanceled.Error(), Now: e.cfg.Now()})
+	now := e.cfg.Now()
+	notes := e.endNotifications(ctx, run, store.RunCanceled, errCanceled.Error(), now)
+	err = e.cfg.Store.RunSetStatus(ctx, &store.RunSetStatusParams{ID: runID, Status: store.RunCanceled, Error: errCanceled.Error(), Now: now, Notify: notes})
 	e.changes.signal(runID)
 	if err != nil && !errors.Is(err, store.ErrConflict) { // a conflict: it ended meanwhile
 		return fmt.Errorf("engine: cancel run %s: %w", runID, err)

@@ -131,6 +131,16 @@ func (r *runner) finallyEnv() map[string]string {
 
 // condition evaluates a ready step's if: over the run as it stands.
 func (r *runner) condition(st *pipeline.Step) (bool, error) {
+	ok, err := r.spec.Condition(st, r.conditionInput(st))
+	if err != nil {
+		return false, fmt.Errorf("if: %w", err)
+	}
+	return ok, nil
+}
+
+// conditionInput is the run as a step's templates (its if:, a
+// sub-pipeline's params) see it now.
+func (r *runner) conditionInput(st *pipeline.Step) *pipeline.ConditionInput {
 	in := &pipeline.ConditionInput{
 		Params: r.run.Params,
 		Vars:   runVars(r.spec, r.run.Vars, r.outputs),
@@ -145,9 +155,5 @@ func (r *runner) condition(st *pipeline.Step) (bool, error) {
 		status, step, reason := r.outcome()
 		in.Status, in.FailedStep, in.Error = string(status), step, reason
 	}
-	ok, err := r.spec.Condition(st, in)
-	if err != nil {
-		return false, fmt.Errorf("if: %w", err)
-	}
-	return ok, nil
+	return in
 }

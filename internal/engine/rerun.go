@@ -64,7 +64,7 @@ func (e *Engine) Rerun(ctx context.Context, p *RerunParams) (*store.RunRow, erro
 		given = make(map[string]string)
 	}
 	maps.Copy(given, p.Params)
-	run, err := e.create(ctx, spec, old.Revision, given, done, old.ID, old.Executor, "")
+	run, err := e.create(ctx, spec, old.Revision, given, done, createOpts{retryOf: old.ID, exec: old.Executor})
 	if err != nil {
 		return nil, err
 	}

@@ -134,6 +134,9 @@ func (r *runner) finishStepAsync(name, why string) {
 
 // attempt starts attempt n of a step and supervises it to its end.
 func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string]string) outcome {
+	if st.Pipeline != nil {
+		return r.childAttempt(st, n, false) // a run of another pipeline, no container
+	}
 	ctx := context.WithoutCancel(r.ctx)
 	vars, err := stepVars(r.spec, r.run.Vars, outputs, st.Name)
 	if err != nil {
@@ -236,6 +239,9 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 // resume re-attaches to attempt n, which a previous life of the engine
 // started.
 func (r *runner) resume(st *pipeline.Step, n int) outcome {
+	if st.Pipeline != nil {
+		return r.childAttempt(st, n, true)
+	}
 	ctx := context.WithoutCancel(r.ctx)
 	a, err := r.e.st.AttemptGet(ctx, r.run.ID, st.Name, n)
 	if err != nil {

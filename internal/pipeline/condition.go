@@ -115,9 +115,27 @@ func (s *Spec) Condition(st *Step, in *ConditionInput) (bool, error) {
 	if st.If == "" {
 		return true, nil
 	}
-	t, err := parseVarTemplate(st.Name, st.If)
+	text, err := s.evalText(st.Name, st.If, in)
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", ErrCondition, err)
+		return false, err
+	}
+	switch v := strings.ToLower(strings.TrimSpace(text)); {
+	case slices.Contains([]string{"true", "yes", "1", "on"}, v):
+		return true, nil
+	case slices.Contains([]string{"false", "no", "0", "off", ""}, v):
+		return false, nil
+	default:
+		return false, fmt.Errorf("%w: gave %.32q, which is neither true nor false; write a template that gives true or false, e.g. {{ eq .Vars.env \"prod\" }}", ErrCondition, v)
+	}
+}
+
+// evalText evaluates a template of a step (its if:, a sub-pipeline's
+// params) over in, within the bounds var templates have, and at most
+// [maxConditionBytes] of output.
+func (s *Spec) evalText(name, text string, in *ConditionInput) (string, error) {
+	t, err := parseVarTemplate(name, text)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrCondition, err)
 	}
 	b := newBudget(time.Now)
 	t.Funcs(b.funcs())
@@ -145,20 +163,13 @@ func (s *Spec) Condition(st *Step, in *ConditionInput) (bool, error) {
 	if err := t.Execute(&out, data); err != nil {
 		switch {
 		case errors.Is(err, errValueTooLarge):
-			return false, fmt.Errorf("%w: gave more than %d bytes; write a template that gives true or false", ErrCondition, maxConditionBytes)
+			return "", fmt.Errorf("%w: gave more than %d bytes; write a template that gives true or false", ErrCondition, maxConditionBytes)
 		case b.err != nil:
-			return false, fmt.Errorf("%w: %w", ErrCondition, b.err)
+			return "", fmt.Errorf("%w: %w", ErrCondition, b.err)
 		}
-		return false, fmt.Errorf("%w: %w", ErrCondition, templateError(err))
+		return "", fmt.Errorf("%w: %w", ErrCondition, templateError(err))
 	}
-	switch v := strings.ToLower(strings.TrimSpace(out.String())); {
-	case slices.Contains([]string{"true", "yes", "1", "on"}, v):
-		return true, nil
-	case slices.Contains([]string{"false", "no", "0", "off", ""}, v):
-		return false, nil
-	default:
-		return false, fmt.Errorf("%w: gave %.32q, which is neither true nor false; write a template that gives true or false, e.g. {{ eq .Vars.env \"prod\" }}", ErrCondition, v)
-	}
+	return out.String(), nil
 }
 
 // maxConditionBytes bounds what a condition may print.

@@ -132,3 +132,43 @@ func FuzzCondition(f *testing.F) {
 		}
 	})
 }
+
+func TestSubPipelineParse(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("x.yaml", []byte(`name: x
+vars: {v: "1"}
+steps:
+  - name: call
+    pipeline: deploy
+    params: {region: eu, version: '{{ .Vars.v }}'}
+    outputs: [url, id]
+    retry: {limit: 1}
+    timeout: 1h
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := s.Steps[0].Pipeline
+	if sp == nil || sp.Name != "deploy" || sp.Params["version"] != "{{ .Vars.v }}" || strings.Join(sp.Outputs, ",") != "url,id" {
+		t.Fatalf("sub-pipeline: %+v", sp)
+	}
+	got, err := s.SubPipelineParams(&s.Steps[0], &ConditionInput{Vars: map[string]string{"v": "7"}})
+	if err != nil || got["version"] != "7" || got["region"] != "eu" {
+		t.Fatalf("SubPipelineParams: %q, %v", got, err)
+	}
+	const head = "name: x\nsteps:\n"
+	for _, tc := range []struct{ name, in, want string }{
+		{"with command", head + "  - {name: c, pipeline: d, command: [x]}\n", "steps[0].command: cannot be set on a step that runs a pipeline"},
+		{"with image", head + "  - {name: c, pipeline: d, image: alpine}\n", "steps[0].image: cannot be set on a step that runs a pipeline"},
+		{"bad name", head + "  - {name: c, pipeline: 'a b'}\n", `steps[0].pipeline: "a b"`},
+		{"itself", head + "  - {name: c, pipeline: x}\n", `"x" is this pipeline; a pipeline cannot run itself`},
+		{"params without pipeline", head + "  - {name: c, command: [x], params: {a: b}}\n", "steps[0].params: is for a step that runs a pipeline"},
+		{"outputs twice", head + "  - {name: c, pipeline: d, outputs: [a, a]}\n", `"a" is listed twice`},
+		{"bad output name", head + "  - {name: c, pipeline: d, outputs: ['a-b']}\n", `"a-b" is not a variable name`},
+		{"param template", head + "  - {name: c, pipeline: d, params: {a: '{{ .Params.nope }}'}}\n", "steps[0].params.a: refers to .Params.nope"},
+	} {
+		if _, err := Parse("x.yaml", []byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -32,6 +32,7 @@ func FuzzParse(f *testing.F) {
 		"executor: local\n" + base + "  - {name: b, command: [b], executor: swarm}\n",
 		base + "  - {name: b, command: [b], user: '1000:1000', read_only: true, cap_add: [NET_RAW, CAP_CHOWN]}\n",
 		base + "  - {name: b, command: [b], env: {K: v}, secrets: [{name: s.1}, {name: t, env: T}], resources: {memory: 512Mi, pids: 9, cpus: 0.5}}\n",
+		base + "  - {name: g, approval: {timeout: 24h, message: 'Deploy?'}}\n  - {name: d, command: [d]}\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -57,7 +58,7 @@ func FuzzParse(f *testing.F) {
 			if i > 0 && st.Needs == nil {
 				t.Fatalf("step %q has nil Needs", st.Name)
 			}
-			if st.Pull == "" || len(st.Command) == 0 {
+			if st.Pull == "" || len(st.Command) == 0 && st.Approval == nil && st.Pipeline == nil {
 				t.Fatalf("step %q lacks pull or command", st.Name)
 			}
 		}

@@ -206,6 +206,7 @@ func (p *parser) spec(root *yaml.Node) *Spec {
 			nodes = append(nodes, fnodes...)
 		}
 		p.checkConditions(s, nodes)
+		p.checkSubPipelines(s, nodes)
 	}
 	if n, ok := f["schedules"]; ok {
 		s.Schedules = p.schedules(n, s)

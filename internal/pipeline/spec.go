@@ -92,6 +92,9 @@ type Step struct {
 	// steps it needs have ended, however they ended. [Spec.Steps] lists
 	// finally steps last.
 	Finally bool
+	// Pipeline, when set, makes the step run another pipeline instead of
+	// a container; see [SubPipeline].
+	Pipeline *SubPipeline
 	// Approval, when set, makes the step wait for a person's decision
 	// instead of running a container; see [Approval].
 	Approval *Approval

@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor", "if", "approval"}
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor", "if", "approval", "pipeline", "params", "outputs"}
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
@@ -85,7 +85,7 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 		st.Image, _ = p.str(v, field+".image")
 	}
 	if v, ok := f["command"]; !ok {
-		if _, approval := f["approval"]; !approval {
+		if _, approval := f["approval"]; !approval && f["pipeline"] == nil {
 			p.errorf(sn.step, field, `missing command; add e.g. command: ["sh", "-c", "./run.sh"]`)
 		}
 	} else if cmd, ok := p.strings(v, field+".command", `["sh", "-c", "./run.sh"]`); ok {
@@ -155,6 +155,15 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	}
 	if v, ok := f["approval"]; ok {
 		st.Approval = p.approval(v, field, f)
+	}
+	if _, ok := f["pipeline"]; ok {
+		st.Pipeline = p.subPipeline(f, field)
+	} else {
+		for _, key := range []string{"params", "outputs"} {
+			if v, ok := f[key]; ok {
+				p.errorf(p.resolve(v), field+"."+key, "is for a step that runs a pipeline; add pipeline: NAME, or remove %s", key)
+			}
+		}
 	}
 	return st, sn
 }

@@ -200,6 +200,9 @@ type Store interface {
 	// and nothing changes. The check and the change are one transaction.
 	TokenRevokeKeeping(ctx context.Context, p *TokenRevokeKeepingParams) error
 
+	// Approvals are the decisions steps with an approval wait for.
+	Approvals
+
 	Close() error
 }
 
@@ -246,6 +249,16 @@ type RunCreateParams struct {
 	// id) names the event here, and a second RunCreate with the same Key
 	// creates nothing and is a [*RunKeyExistsError] with the first run.
 	Key string
+	// Parent, when set, is the step attempt that started the run.
+	Parent RunParent
+}
+
+// RunParent is the step attempt of another run that started a run: a
+// sub-pipeline. The zero value means none.
+type RunParent struct {
+	RunID   string
+	Step    string
+	Attempt int
 }
 
 // RunRow is one run.
@@ -266,6 +279,8 @@ type RunRow struct {
 	CancelRequestedAt time.Time
 	// Lease says which server drives the run; see [Store.RunClaim].
 	Lease Lease
+	// Parent is the step attempt that started the run, if one did.
+	Parent RunParent
 }
 
 // RunListParams filter [Store.RunList]. Zero fields do not filter.
@@ -294,6 +309,10 @@ type RunSetStatusParams struct {
 	// its pipeline has room and no older run of the pipeline is queued:
 	// else [ErrBusy], and nothing changes.
 	Gate *Gate
+	// Notify are the run's notifications, queued in the outbox (see
+	// [Outbox]) in the same transaction, only when the run moves to a
+	// terminal status; ignored otherwise.
+	Notify []Notification
 }
 
 // StepRow is one step of a run and where its latest attempt stands.

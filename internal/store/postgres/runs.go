@@ -41,11 +41,11 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		// this one inserts nothing and says which it lost to.
 		tag, err := tx.Exec(ctx, `INSERT INTO runs
 			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at,
-			trigger_key, lease_owner, lease_epoch, lease_until)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			trigger_key, lease_owner, lease_epoch, lease_until, parent_run, parent_step, parent_attempt)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 			ON CONFLICT DO NOTHING`,
 			p.ID, p.Pipeline, p.Revision, string(store.RunQueued), run.Params, run.Vars, p.Executor, p.RetryOf, now,
-			p.Key, p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until))
+			p.Key, p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until), p.Parent.RunID, p.Parent.Step, p.Parent.Attempt)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func runKeyFree(ctx context.Context, tx pgx.Tx, key string) error {
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
 	retry_of, created_at, started_at, finished_at, cancel_requested_at,
-	lease_owner, lease_epoch, lease_until`
+	lease_owner, lease_epoch, lease_until, parent_run, parent_step, parent_attempt`
 
 // RunGet implements [store.Store.RunGet].
 func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
@@ -202,7 +202,10 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 			if !p.Status.Terminal() {
 				return nil
 			}
-			return endLeftovers(ctx, tx, p.ID, finished)
+			if err := endLeftovers(ctx, tx, p.ID, finished); err != nil {
+				return err
+			}
+			return queueNotifications(ctx, tx, p, finished)
 		}
 		var status store.RunStatus
 		err = tx.QueryRow(ctx, `SELECT status FROM runs WHERE id = $1`, p.ID).Scan(&status)
@@ -230,7 +233,8 @@ func scanRun(sc pgx.Row) (*store.RunRow, error) {
 	)
 	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
 		&row.Executor, &errText, &row.RetryOf, &created, &started, &finished, &cancelRequested,
-		&row.Lease.Owner, &row.Lease.Epoch, &leaseUntil); err != nil {
+		&row.Lease.Owner, &row.Lease.Epoch, &leaseUntil,
+		&row.Parent.RunID, &row.Parent.Step, &row.Parent.Attempt); err != nil {
 		return nil, err
 	}
 	var err error

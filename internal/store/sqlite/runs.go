@@ -27,10 +27,10 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runs
 			(id, pipeline, revision, status, params, vars, executor, retry_of, created_at,
-			lease_owner, lease_epoch, lease_until)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			lease_owner, lease_epoch, lease_until, parent_run, parent_step, parent_attempt)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			p.ID, p.Pipeline, p.Revision, store.RunQueued, run.Params, run.Vars, p.Executor, p.RetryOf, now,
-			p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until)); err != nil {
+			p.Owner, lease.Epoch, sqlrow.UnixNano(lease.Until), p.Parent.RunID, p.Parent.Step, p.Parent.Attempt); err != nil {
 			return mapErr(err)
 		}
 		if err := setRunKey(ctx, tx, p.ID, p.Key); err != nil {
@@ -60,7 +60,7 @@ func (s *Store) RunCreate(ctx context.Context, p *store.RunCreateParams) (*store
 
 const runColumns = `id, pipeline, revision, status, params, vars, executor, error,
 	retry_of, created_at, started_at, finished_at, cancel_requested_at,
-	lease_owner, lease_epoch, lease_until`
+	lease_owner, lease_epoch, lease_until, parent_run, parent_step, parent_attempt`
 
 // RunGet implements [store.Store.RunGet].
 func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
@@ -163,7 +163,10 @@ func (s *Store) RunSetStatus(ctx context.Context, p *store.RunSetStatusParams) e
 			if !p.Status.Terminal() {
 				return nil
 			}
-			return endLeftovers(ctx, tx, p.ID, finished)
+			if err := endLeftovers(ctx, tx, p.ID, finished); err != nil {
+				return err
+			}
+			return queueNotifications(ctx, tx, p, finished)
 		}
 		var status store.RunStatus
 		err = tx.QueryRowContext(ctx, `SELECT status FROM runs WHERE id = ?`, p.ID).Scan(&status)
@@ -191,7 +194,8 @@ func scanRun(sc scanner) (*store.RunRow, error) {
 	)
 	if err := sc.Scan(&row.ID, &row.Pipeline, &row.Revision, &row.Status, &params, &vars,
 		&row.Executor, &row.Error, &row.RetryOf, &created, &started, &finished, &cancelRequested,
-		&row.Lease.Owner, &row.Lease.Epoch, &leaseUntil); err != nil {
+		&row.Lease.Owner, &row.Lease.Epoch, &leaseUntil,
+		&row.Parent.RunID, &row.Parent.Step, &row.Parent.Attempt); err != nil {
 		return nil, err
 	}
 	var err error

@@ -60,6 +60,7 @@ func NewRun(p *store.RunCreateParams) (*Run, error) {
 			RetryOf:   p.RetryOf,
 			CreatedAt: FromUnixNano(UnixNano(p.Now)),
 			Lease:     lease,
+			Parent:    p.Parent,
 		},
 		Params: params,
 		Vars:   vars,
