@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,4 +157,26 @@ func BenchmarkDockerPipeline(b *testing.B) {
 	b.ReportMetric(viaAPI.Seconds()/float64(b.N), "direct-s/op")
 	b.ReportMetric(viaBaton.Seconds()/float64(b.N), "baton-s/op")
 	b.ReportMetric(viaBaton.Seconds()/viaAPI.Seconds(), "ratio")
+}
+
+// BenchmarkFanOut runs a 1,000-item fan-out of no-op steps and reports
+// the whole step's time per item: expanding the items into instances,
+// starting each, storing its end and gathering the outputs.
+func BenchmarkFanOut(b *testing.B) {
+	h := newBenchHarness(b)
+	items := make([]string, 1000)
+	for i := range items {
+		items[i] = fmt.Sprintf("%q", fmt.Sprint(i))
+	}
+	spec := "name: fanout\nvars:\n  list: '[" + strings.Join(items, ",") + "]'\nsteps:\n  - name: each\n    for_each: '{{ .Vars.list }}'\n    max_parallel: 1000\n    command: [\"true\"]\n"
+	if _, _, err := h.eng.Apply(context.Background(), "fanout.yaml", []byte(spec)); err != nil {
+		b.Fatal(err)
+	}
+	var per []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		submitWait(b, h, "fanout")
+		per = append(per, time.Since(start)/1000)
+	}
+	reportPercentiles(b, per, "item")
 }

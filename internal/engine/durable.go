@@ -83,3 +83,7 @@ func (d *durable) AttemptSetImage(ctx context.Context, runID, step string, attem
 func (d *durable) LogAppend(ctx context.Context, p *store.LogAppendParams) error {
 	return d.e.fenced(p.RunID, d.retry(ctx, "log_append", func() error { return d.Store.LogAppend(ctx, p) }))
 }
+
+func (d *durable) StepExpand(ctx context.Context, p *store.StepExpandParams) error {
+	return d.e.fenced(p.RunID, d.retry(ctx, "step_expand", func() error { return d.Store.StepExpand(ctx, p) }))
+}

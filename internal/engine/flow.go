@@ -141,9 +141,11 @@ func (r *runner) condition(st *pipeline.Step) (bool, error) {
 // conditionInput is the run as a step's templates (its if:, a
 // sub-pipeline's params) see it now.
 func (r *runner) conditionInput(st *pipeline.Step) *pipeline.ConditionInput {
+	vars := runVars(r.spec, r.run.Vars, r.outputs)
+	r.itemVars(st.Name, vars)
 	in := &pipeline.ConditionInput{
 		Params: r.run.Params,
-		Vars:   runVars(r.spec, r.run.Vars, r.outputs),
+		Vars:   vars,
 		Run:    pipeline.RunFacts{ID: r.run.ID, Time: r.run.CreatedAt},
 		Status: string(store.RunRunning),
 		Steps:  make(map[string]string, len(r.status)),

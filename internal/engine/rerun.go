@@ -52,6 +52,9 @@ func (e *Engine) Rerun(ctx context.Context, p *RerunParams) (*store.RunRow, erro
 	}
 	done := make(map[string]map[string]string)
 	for _, s := range steps {
+		if s.Parent != "" {
+			continue // an instance: the fan-out step runs them again, or keeps its outputs
+		}
 		if s.Status == store.StepSucceeded && !again[s.Name] {
 			done[s.Name] = s.Outputs
 		}

@@ -44,6 +44,10 @@ type runner struct {
 	mainCause error
 	// timeout fires at the run's timeout; nil without one.
 	timeout *time.Timer
+	// instances are the instances of fan-out steps, by step in item
+	// order; instanceOf finds an instance by its name.
+	instances  map[string][]string
+	instanceOf map[string]*instance
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -66,6 +70,8 @@ func newRunner(e *Engine, run *store.RunRow, spec *pipeline.Spec) *runner {
 
 		condSkipped: make(map[string]bool),
 		cleanups:    new(sync.WaitGroup),
+		instances:   make(map[string][]string),
+		instanceOf:  make(map[string]*instance),
 	}
 }
 
@@ -110,6 +116,15 @@ func (r *runner) loop() {
 	}
 	running := 0
 	for _, st := range cur.spec.Steps {
+		if st.ForEach != nil {
+			for _, name := range cur.instances[st.Name] {
+				if cur.status[name] == store.StepRunning || cur.status[name] == store.StepRetrying {
+					running++
+					cur.launch(&cur.instanceOf[name].step)
+				}
+			}
+			continue // the step itself runs nothing: its instances do
+		}
 		if cur.status[st.Name] == store.StepRunning || cur.status[st.Name] == store.StepRetrying {
 			running++
 			cur.launch(&st)
@@ -187,6 +202,16 @@ func (r *runner) load(ctx context.Context) error {
 			r.condSkipped[row.Name] = true
 		}
 	}
+	for _, row := range rows {
+		if row.Parent == "" {
+			continue
+		}
+		for i := range r.spec.Steps {
+			if st := &r.spec.Steps[i]; st.Name == row.Parent && st.ForEach != nil {
+				r.addInstance(st, row.Name, row.Item, row.ItemIndex)
+			}
+		}
+	}
 	if r.e.cfg.Shared {
 		return r.loadShared(ctx)
 	}
@@ -251,6 +276,12 @@ func (r *runner) advance(ctx context.Context) int {
 		changed = false
 		for i := range r.spec.Steps {
 			st := &r.spec.Steps[i]
+			if st.ForEach != nil && r.status[st.Name] == store.StepRunning {
+				n, c := r.advanceInstances(ctx, st)
+				started += n
+				changed = changed || c
+				continue
+			}
 			if r.status[st.Name] != store.StepPending {
 				continue
 			}
@@ -297,6 +328,11 @@ func (r *runner) advance(ctx context.Context) int {
 					changed = true
 					continue
 				}
+			}
+			if st.ForEach != nil {
+				r.expand(ctx, st)
+				changed = true // its instances start on the next pass
+				continue
 			}
 			r.status[st.Name] = store.StepRunning
 			r.launch(st)
@@ -379,11 +415,14 @@ func (r *runner) finish(ctx context.Context) {
 	}
 	// Retried until stored (see durable); the store ends, with the run,
 	// any step whose own end it does not have.
-	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{Epoch: r.run.Lease.Epoch, ID: r.run.ID, Status: status, Error: reason, Now: r.e.cfg.Now()})
+	now := r.e.cfg.Now()
+	notes := r.e.notifications(ctx, r.run, r.spec, status, reason, now)
+	err := r.e.st.RunSetStatus(ctx, &store.RunSetStatusParams{Epoch: r.run.Lease.Epoch, ID: r.run.ID, Status: status, Error: reason, Now: now, Notify: notes})
 	if err != nil && !errors.Is(err, store.ErrConflict) {
 		r.e.log.Error("record run end", "run_id", r.run.ID, "err", err)
 		return // the engine stops: the next life ends the run
 	}
+	queued(err, notes)
 	r.e.changes.signal(r.run.ID)
 	m := r.e.cfg.Metrics
 	m.RunsFinished.WithLabelValues(r.run.Pipeline, string(status)).Inc()

@@ -138,7 +138,10 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		return r.childAttempt(st, n, false) // a run of another pipeline, no container
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	vars, err := stepVars(r.spec, r.run.Vars, outputs, st.Name)
+	vars, err := stepVars(r.spec, r.run.Vars, outputs, r.specName(st.Name))
+	if err == nil {
+		r.itemVars(st.Name, vars)
+	}
 	if err != nil {
 		return outcome{status: store.StepFailed, err: err.Error()}
 	}

@@ -43,17 +43,25 @@ func (p *parser) checkConditions(s *Spec, nodes []stepNodes) {
 	for i, prm := range s.Params {
 		declared[i] = prm.Name
 	}
-	for i := range s.Steps {
-		st := &s.Steps[i]
-		if st.If == "" || i >= len(nodes) || nodes[i].cond == nil {
-			continue
-		}
-		t, err := parseVarTemplate(st.Name, st.If)
+	check := func(i int, text string, node *yaml.Node, field string) {
+		t, err := parseVarTemplate(s.Steps[i].Name, text)
 		if err == nil {
 			err = checkRefs(t, refScope{params: declared, steps: names})
 		}
 		if err != nil {
-			p.errorf(nodes[i].cond, stepField(s, i)+".if", "%v", err)
+			p.errorf(node, stepField(s, i)+"."+field, "%v", err)
+		}
+	}
+	for i := range s.Steps {
+		st := &s.Steps[i]
+		if i >= len(nodes) {
+			continue
+		}
+		if st.If != "" && nodes[i].cond != nil {
+			check(i, st.If, nodes[i].cond, "if")
+		}
+		if st.ForEach != nil && st.ForEach.Items != "" && nodes[i].items != nil {
+			check(i, st.ForEach.Items, nodes[i].items, "for_each")
 		}
 	}
 }
@@ -115,7 +123,7 @@ func (s *Spec) Condition(st *Step, in *ConditionInput) (bool, error) {
 	if st.If == "" {
 		return true, nil
 	}
-	text, err := s.evalText(st.Name, st.If, in)
+	text, err := s.evalText(st.Name, st.If, in, maxConditionBytes)
 	if err != nil {
 		return false, err
 	}
@@ -130,9 +138,9 @@ func (s *Spec) Condition(st *Step, in *ConditionInput) (bool, error) {
 }
 
 // evalText evaluates a template of a step (its if:, a sub-pipeline's
-// params) over in, within the bounds var templates have, and at most
-// [maxConditionBytes] of output.
-func (s *Spec) evalText(name, text string, in *ConditionInput) (string, error) {
+// params, its for_each) over in, within the bounds var templates have, and
+// at most limit bytes of output.
+func (s *Spec) evalText(name, text string, in *ConditionInput, limit int) (string, error) {
 	t, err := parseVarTemplate(name, text)
 	if err != nil {
 		return "", fmt.Errorf("%w: %w", ErrCondition, err)
@@ -159,11 +167,11 @@ func (s *Spec) evalText(name, text string, in *ConditionInput) (string, error) {
 	for _, other := range s.Steps {
 		data.Steps[other.Name] = conditionStep{Status: in.Steps[other.Name]}
 	}
-	out := limitedBuilder{b: b, limit: maxConditionBytes}
+	out := limitedBuilder{b: b, limit: limit}
 	if err := t.Execute(&out, data); err != nil {
 		switch {
 		case errors.Is(err, errValueTooLarge):
-			return "", fmt.Errorf("%w: gave more than %d bytes; write a template that gives true or false", ErrCondition, maxConditionBytes)
+			return "", fmt.Errorf("%w: gave more than %d bytes", ErrCondition, limit)
 		case b.err != nil:
 			return "", fmt.Errorf("%w: %w", ErrCondition, b.err)
 		}

@@ -172,3 +172,32 @@ steps:
 		}
 	}
 }
+
+func TestFanOutParse(t *testing.T) {
+	t.Parallel()
+	s, err := Parse("x.yaml", []byte("name: x\nsteps:\n  - {name: each, for_each: '[\"a\"]', max_parallel: 3, fail_fast: true, command: [x]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fo := s.Steps[0].ForEach; fo == nil || fo.Items != `["a"]` || fo.MaxParallel != 3 || !fo.FailFast {
+		t.Fatalf("fan-out: %+v", fo)
+	}
+	items, err := s.Items(&s.Steps[0], &ConditionInput{})
+	if err != nil || len(items) != 1 || items[0] != "a" {
+		t.Fatalf("Items: %q, %v", items, err)
+	}
+	const head = "name: x\nsteps:\n"
+	for _, tc := range []struct{ name, in, want string }{
+		{"empty", head + "  - {name: e, for_each: '', command: [x]}\n", "steps[0].for_each: is empty; write a template that gives a JSON array of strings"},
+		{"bad template", head + "  - {name: e, for_each: '{{ .Vars.x ', command: [x]}\n", "steps[0].for_each: is not a valid template"},
+		{"unknown param", head + "  - {name: e, for_each: '{{ .Params.p }}', command: [x]}\n", "steps[0].for_each: refers to .Params.p"},
+		{"max_parallel zero", head + "  - {name: e, for_each: '[]', max_parallel: 0, command: [x]}\n", "steps[0].max_parallel"},
+		{"max_parallel alone", head + "  - {name: e, max_parallel: 2, command: [x]}\n", "steps[0].max_parallel: is for a step that fans out"},
+		{"fail_fast alone", head + "  - {name: e, fail_fast: true, command: [x]}\n", "steps[0].fail_fast: is for a step that fans out"},
+		{"with approval", head + "  - {name: e, for_each: '[]', approval: {message: m}}\n", "steps[0].for_each: cannot be set on a step with approval"},
+	} {
+		if _, err := Parse("x.yaml", []byte(tc.in)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}

@@ -92,6 +92,8 @@ type Step struct {
 	// steps it needs have ended, however they ended. [Spec.Steps] lists
 	// finally steps last.
 	Finally bool
+	// ForEach, when set, makes the step run once per item; see [FanOut].
+	ForEach *FanOut
 	// Pipeline, when set, makes the step run another pipeline instead of
 	// a container; see [SubPipeline].
 	Pipeline *SubPipeline

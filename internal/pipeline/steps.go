@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor", "if", "approval", "pipeline", "params", "outputs"}
+	stepFields   = []string{"name", "image", "command", "env", "timeout", "retry", "pull", "needs", "secrets", "resources", "user", "read_only", "cap_add", "executor", "if", "approval", "pipeline", "params", "outputs", "for_each", "max_parallel", "fail_fast"}
 	pullPolicies = []string{"always", "if-missing", "never"}
 )
 
@@ -21,6 +21,7 @@ type stepNodes struct {
 	step  *yaml.Node
 	needs *yaml.Node // nil when the step has no needs:
 	cond  *yaml.Node // nil when the step has no if:
+	items *yaml.Node // nil when the step has no for_each:
 }
 
 // steps reads a list of steps: the pipeline's steps:, or its finally:
@@ -155,6 +156,16 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	}
 	if v, ok := f["approval"]; ok {
 		st.Approval = p.approval(v, field, f)
+	}
+	if _, ok := f["for_each"]; ok {
+		st.ForEach = p.fanOut(f, field)
+		sn.items = p.resolve(f["for_each"])
+	} else {
+		for _, key := range []string{"max_parallel", "fail_fast"} {
+			if v, ok := f[key]; ok {
+				p.errorf(p.resolve(v), field+"."+key, "is for a step that fans out; add for_each, or remove %s", key)
+			}
+		}
 	}
 	if _, ok := f["pipeline"]; ok {
 		st.Pipeline = p.subPipeline(f, field)

@@ -126,7 +126,7 @@ func (p *parser) checkSubPipelines(s *Spec, nodes []stepNodes) {
 func (s *Spec) SubPipelineParams(st *Step, in *ConditionInput) (map[string]string, error) {
 	out := make(map[string]string, len(st.Pipeline.Params))
 	for _, key := range slices.Sorted(maps.Keys(st.Pipeline.Params)) {
-		v, err := s.evalText(key, st.Pipeline.Params[key], in)
+		v, err := s.evalText(key, st.Pipeline.Params[key], in, contract.MaxValueBytes)
 		if err != nil {
 			return nil, fmt.Errorf("params.%s: %w", key, err)
 		}

@@ -114,7 +114,13 @@ type Store interface {
 	// p.Owner does not hold are left as they are.
 	LeaseRelease(ctx context.Context, p *LeaseReleaseParams) error
 
-	// StepList returns a run's steps in listed order.
+	// StepExpand makes the instances of a fan-out step, one pending step
+	// row per item right after the step, and moves the step to running.
+	// The step must be pending; else ErrConflict, and nothing changes.
+	StepExpand(ctx context.Context, p *StepExpandParams) error
+
+	// StepList returns a run's steps in listed order, the instances of a
+	// fan-out step right after it, in item order.
 	StepList(ctx context.Context, runID string) ([]*StepRow, error)
 	// StepStart begins attempt p.Attempt of a step: the step must be pending
 	// or retrying with p.Attempt-1 attempts made, else ErrConflict.
@@ -328,6 +334,12 @@ type StepRow struct {
 	Outputs    map[string]string
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Parent, Item and ItemIndex are set on an instance of a fan-out step
+	// (see [Store.StepExpand]): the step it is an instance of, its item,
+	// and the item's place among them. ItemIndex is -1 on other steps.
+	Parent    string
+	Item      string
+	ItemIndex int
 }
 
 // StepStartParams are the arguments of [Store.StepStart].

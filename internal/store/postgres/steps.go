@@ -20,8 +20,8 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 		return nil, nil
 	}
 	out, err := queryAll(ctx, s, scanStep, `SELECT run_id, name, idx, status, attempts, exit_code,
-		error, outputs, started_at, finished_at
-		FROM steps WHERE run_id = $1 ORDER BY idx`, runID)
+		error, outputs, started_at, finished_at, parent, item, item_index
+		FROM steps WHERE run_id = $1 ORDER BY idx, item_index`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list steps of run %q: %w", runID, err)
 	}
@@ -35,11 +35,13 @@ func scanStep(sc pgx.Row) (*store.StepRow, error) {
 		errText           []byte
 		outputs           *string
 		started, finished int64
+		item              []byte
 	)
 	if err := sc.Scan(&row.RunID, &row.Name, &row.Index, &row.Status, &row.Attempts, &exit,
-		&errText, &outputs, &started, &finished); err != nil {
+		&errText, &outputs, &started, &finished, &row.Parent, &item, &row.ItemIndex); err != nil {
 		return nil, err
 	}
+	row.Item = string(item)
 	var err error
 	if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
 		return nil, fmt.Errorf("step %q outputs: %w", row.Name, err)
@@ -236,6 +238,50 @@ func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParam
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: add outputs of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}
+
+// StepExpand implements [store.Store.StepExpand]: the instances go in as
+// one statement, a column per array.
+func (s *Store) StepExpand(ctx context.Context, p *store.StepExpandParams) error {
+	if err := store.CheckStepExpand(p); err != nil {
+		return fmt.Errorf("postgres: expand step %q of run %q: %w", p.Name, p.RunID, err)
+	}
+	now := sqlrow.UnixNano(p.Now)
+	names := make([]string, len(p.Items))
+	items := make([][]byte, len(p.Items))
+	index := make([]int32, len(p.Items))
+	for i, item := range p.Items {
+		names[i], items[i], index[i] = store.InstanceName(p.Name, i), []byte(item), int32(i)
+	}
+	err := s.write(ctx, func(ctx context.Context, tx pgx.Tx) error {
+		if !findable(p.RunID, p.Name) {
+			return store.ErrNotFound
+		}
+		if err := fence(ctx, tx, p.RunID, p.Epoch, forShare); err != nil {
+			return err
+		}
+		var idx int
+		err := tx.QueryRow(ctx, `UPDATE steps SET status = 'running', started_at = $1
+			WHERE run_id = $2 AND name = $3 AND status = 'pending' AND parent = '' RETURNING idx`, now, p.RunID, p.Name).Scan(&idx)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return stepConflict(ctx, tx, p.RunID, p.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO steps (run_id, name, idx, status, parent, item, item_index)
+			SELECT $1, i.name, $2, 'pending', $3, i.item, i.item_index
+			FROM unnest($4::text[], $5::bytea[], $6::integer[]) AS i (name, item, item_index)`,
+			p.RunID, idx, p.Name, names, items, index)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("postgres: expand step %q of run %q: %w", p.Name, p.RunID, err)
 	}
 	return nil
 }

@@ -14,8 +14,8 @@ import (
 // at all, gives an empty list.
 func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT run_id, name, idx, status, attempts, exit_code,
-		error, outputs, started_at, finished_at
-		FROM steps WHERE run_id = ? ORDER BY idx`, runID)
+		error, outputs, started_at, finished_at, parent, item, item_index
+		FROM steps WHERE run_id = ? ORDER BY idx, item_index`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: list steps of run %q: %w", runID, err)
 	}
@@ -29,7 +29,7 @@ func (s *Store) StepList(ctx context.Context, runID string) ([]*store.StepRow, e
 			started, finished int64
 		)
 		if err := rows.Scan(&row.RunID, &row.Name, &row.Index, &row.Status, &row.Attempts, &exit,
-			&row.Error, &outputs, &started, &finished); err != nil {
+			&row.Error, &outputs, &started, &finished, &row.Parent, &row.Item, &row.ItemIndex); err != nil {
 			return nil, fmt.Errorf("sqlite: list steps of run %q: %w", runID, err)
 		}
 		if row.Outputs, err = sqlrow.DecodeMap(outputs); err != nil {
@@ -175,6 +175,39 @@ func (s *Store) StepOutputsAdd(ctx context.Context, p *store.StepOutputsAddParam
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: add outputs of attempt %d of step %q of run %q: %w", p.Attempt, p.Name, p.RunID, err)
+	}
+	return nil
+}
+
+// StepExpand implements [store.Store.StepExpand].
+func (s *Store) StepExpand(ctx context.Context, p *store.StepExpandParams) error {
+	if err := store.CheckStepExpand(p); err != nil {
+		return fmt.Errorf("sqlite: expand step %q of run %q: %w", p.Name, p.RunID, err)
+	}
+	now := sqlrow.UnixNano(p.Now)
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := fence(ctx, tx, p.RunID, p.Epoch); err != nil {
+			return err
+		}
+		var idx int
+		err := tx.QueryRowContext(ctx, `UPDATE steps SET status = 'running', started_at = ?
+			WHERE run_id = ? AND name = ? AND status = 'pending' AND parent = '' RETURNING idx`, now, p.RunID, p.Name).Scan(&idx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return stepConflict(ctx, tx, p.RunID, p.Name)
+		}
+		if err != nil {
+			return err
+		}
+		for i, item := range p.Items {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO steps (run_id, name, idx, status, parent, item, item_index)
+				VALUES (?, ?, ?, 'pending', ?, ?, ?)`, p.RunID, store.InstanceName(p.Name, i), idx, p.Name, item, i); err != nil {
+				return mapErr(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: expand step %q of run %q: %w", p.Name, p.RunID, err)
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RunCreateOwned", testRunCreateOwned},
 		{"Gate", testGate},
 		{"RunParent", testRunParent},
+		{"StepExpand", testStepExpand},
 		{"MaxRunning", testMaxRunning},
 		{"LogFollow", testLogFollow},
 		{"FenceRace", testFenceRace},
