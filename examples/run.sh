@@ -16,4 +16,10 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
 	tar -C "$dir" -c . | docker import - "$image" >/dev/null
 	echo "built $image from $busybox" >&2
 fi
-exec go run ./cmd/baton exec -f examples/relay.yaml --data-dir "${BATON_DATA_DIR:-.baton}" "$@"
+# An example file may be named first (default: examples/relay.yaml); the
+# rest goes to baton exec.
+file=examples/relay.yaml
+case "${1:-}" in
+*.yaml) file=$1; shift ;;
+esac
+exec go run ./cmd/baton exec -f "$file" --data-dir "${BATON_DATA_DIR:-.baton}" "$@"
