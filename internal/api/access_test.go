@@ -98,6 +98,7 @@ func TestRolesOverEveryEndpoint(t *testing.T) {
 		{"POST", "/api/v1/pipelines/demo/runs", "{}", auth.Operator},
 		{"POST", "/api/v1/runs/" + run.ID + "/cancel", "", auth.Operator},
 		{"POST", "/api/v1/runs/" + run.ID + "/retry", `{"from": "only"}`, auth.Operator},
+		{"POST", "/api/v1/runs/" + run.ID + "/steps/only/approval", `{"approve": true}`, auth.Operator},
 		{"POST", "/api/v1/pipelines", demoSpec, auth.Admin},
 		{"POST", "/api/v1/pipelines/demo/schedules/pause", "", auth.Operator},
 		{"POST", "/api/v1/pipelines/demo/schedules/resume", "", auth.Operator},

@@ -117,6 +117,7 @@ func New(eng *engine.Engine, st store.Store, o Options) *Server {
 			{pattern: "GET /api/v1/runs/{id}", need: auth.Viewer, h: s.getRun},
 			{pattern: "POST /api/v1/runs/{id}/cancel", need: auth.Operator, accepts: jsonBody, h: s.cancelRun},
 			{pattern: "POST /api/v1/runs/{id}/retry", need: auth.Operator, accepts: jsonBody, h: s.retryRun},
+			{pattern: "POST /api/v1/runs/{id}/steps/{step}/approval", need: auth.Operator, accepts: jsonBody, h: s.decideApproval},
 			{pattern: "GET /api/v1/runs/{id}/steps/{step}/logs", need: auth.Viewer, h: s.stepLogs},
 			{pattern: "GET /api/v1/secrets", need: auth.Admin, h: s.listSecrets},
 			{pattern: "PUT /api/v1/secrets/{name}", need: auth.Admin, accepts: secretBody, h: s.putSecret},

@@ -60,9 +60,12 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 	if err := l.eng.Recover(context.WithoutCancel(ctx)); err != nil {
 		return err
 	}
-	row, _, err := l.eng.Apply(context.WithoutCancel(ctx), *file, data)
+	row, spec, err := l.eng.Apply(context.WithoutCancel(ctx), *file, data)
 	if err != nil {
 		return trimInvalid(err)
+	}
+	if err := noApprovals(spec); err != nil {
+		return err
 	}
 	run, err := l.eng.Submit(context.WithoutCancel(ctx), &engine.SubmitParams{Pipeline: row.Name, Revision: row.Revision, Params: params})
 	if err != nil {

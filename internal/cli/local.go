@@ -41,6 +41,8 @@ type local struct {
 	eng     *engine.Engine
 	api     *api.Server
 	servers []*http.Server
+	// vault opens the store's secrets, for what signs notifications.
+	vault *vault.Vault
 }
 
 // localOptions say how to build a [local].
@@ -84,6 +86,7 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 	// A store that carries signals between servers is one they share.
 	signals, shared := l.st.(store.Signaler)
 	vlt := vault.New(l.st, ring)
+	l.vault = vlt
 	var def string
 	if l.execs, def, err = openExecutors(ctx, cfg, l.st, l.log, env.Stderr); err != nil {
 		return nil, err

@@ -45,11 +45,12 @@ func init() {
 		{name: "server", summary: "serve the API, run pipelines and their schedules", run: runServer},
 		{name: "apply", summary: "store pipeline definitions on a server", run: runApply},
 		{name: "run", summary: "start a run of a pipeline on a server", run: runRun},
-		{name: "runs", summary: "list, show, cancel or retry runs on a server", subs: []*command{
+		{name: "runs", summary: "list, show, cancel, retry or approve runs on a server", subs: []*command{
 			{name: "list", summary: "list runs, newest first", run: runsList},
 			{name: "get", summary: "show a run: its steps, attempts, exit codes, cleanup and variables", run: runsGet},
 			{name: "cancel", summary: "cancel a run: its running steps are stopped and removed", run: runsCancel},
 			{name: "retry", summary: "start a new run that re-runs an ended one", run: runsRetry},
+			{name: "approve", summary: "approve or reject a step that waits for a decision", run: runsApprove},
 		}},
 		{name: "pipelines", summary: "list, show or remove pipelines on a server; pause and resume their schedules", subs: []*command{
 			{name: "list", summary: "list pipelines: latest revision and schedules", run: pipelinesList},

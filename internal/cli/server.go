@@ -73,6 +73,7 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer sched.Stop()
+	defer startDeliverer(ctx, l)()
 	if err := queues.Reload(ctx); err != nil {
 		return err
 	}

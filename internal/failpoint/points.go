@@ -10,5 +10,9 @@ const (
 	BeforeRemove      = "before-remove"      // the attempt's end is stored, its container not removed
 )
 
+// NotificationQueued: a run ended and its notifications are in the outbox,
+// none delivered yet. It is on the run's path, not a step's, so not in All.
+const NotificationQueued = "notification-queued"
+
 // All lists every point.
 var All = []string{RunAccepted, ContainerCreated, AttemptStarted, CallbackCommitted, LogsArchived, BeforeRemove}

@@ -44,6 +44,10 @@ type Metrics struct {
 	// poison queue) or failed (kept for a retry: the store or the queue
 	// failed).
 	QueueMessages *prometheus.CounterVec
+	// Notifications are tries to deliver a run's notification, by
+	// pipeline and outcome: delivered, failed (tried again later) or
+	// gave_up.
+	Notifications *prometheus.CounterVec
 }
 
 // New returns a fresh set of metrics, with Go runtime and process metrics.
@@ -94,10 +98,14 @@ func New() *Metrics {
 			Name: "baton_queue_messages_total",
 			Help: "Messages queue triggers received, by pipeline, queue and outcome (started, duplicate, refused, poisoned, failed).",
 		}, []string{"pipeline", "queue", "outcome"}),
+		Notifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "baton_notifications_total",
+			Help: "Tries to deliver run notifications, by pipeline and outcome (delivered, failed, gave_up).",
+		}, []string{"pipeline", "outcome"}),
 	}
 	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.RunsQueued, m.StepsWaiting,
 		m.RunsFailedAfterRetries, m.Attempts, m.AttemptSeconds, m.CleanupFailures, m.StoreWriteFailures,
-		m.LogBytesDropped, m.Callbacks, m.QueueMessages,
+		m.LogBytesDropped, m.Callbacks, m.QueueMessages, m.Notifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
