@@ -21,7 +21,11 @@ func withChildRuns(ctx context.Context, eng *engine.Engine, st store.Store, run 
 		}
 	}
 	for i := range steps {
-		if !calls[steps[i].Name] {
+		name := steps[i].Name
+		if steps[i].Instance != nil {
+			name = steps[i].Instance.Of // an instance of a fan-out step runs what it does
+		}
+		if !calls[name] {
 			continue
 		}
 		for j := range steps[i].Attempts {

@@ -45,6 +45,14 @@ type Run struct {
 	Parent *RunParent `json:"parent,omitempty"`
 }
 
+// StepInstance says which fan-out step a step is an instance of, and for
+// which item.
+type StepInstance struct {
+	Of    string `json:"of"`
+	Item  string `json:"item"`
+	Index int    `json:"index"`
+}
+
 // RunParent is the step attempt of another run that started a run (a
 // step with pipeline:).
 type RunParent struct {
@@ -65,6 +73,8 @@ type Step struct {
 	FinishedAt *time.Time        `json:"finished_at,omitempty"`
 	// Approval is set on a step with an approval once it waits.
 	Approval *Approval `json:"approval,omitempty"`
+	// Instance is set on an instance of a fan-out step (for_each).
+	Instance *StepInstance `json:"instance,omitempty"`
 }
 
 // Attempt is one try of a step.
@@ -132,6 +142,9 @@ func stepsJSON(steps []*store.StepRow, attempts []*store.AttemptRow) []Step {
 		out[i] = Step{
 			Name: s.Name, Status: s.Status, Attempts: []Attempt{}, ExitCode: s.ExitCode, Error: s.Error,
 			Outputs: s.Outputs, StartedAt: timePtr(s.StartedAt), FinishedAt: timePtr(s.FinishedAt),
+		}
+		if s.Parent != "" {
+			out[i].Instance = &StepInstance{Of: s.Parent, Item: s.Item, Index: s.ItemIndex}
 		}
 	}
 	for _, a := range attempts {
