@@ -9,8 +9,9 @@ import (
 )
 
 func runApply(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "apply", "apply -f FILE|DIR [--server URL]")
-	file := fs.String("f", "", "pipeline definition `file`, or a directory of *.yaml files (required)")
+	fs := newFlags(env, "apply", "apply -f FILE|DIR [-f FILE|DIR ...] [--server URL]")
+	var given listFlag
+	fs.Var(&given, "f", "pipeline definition `file`, or a directory of *.yaml files (required; repeat for several, applied in order)")
 	server := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -19,12 +20,16 @@ func runApply(ctx context.Context, env *Env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q; give files with -f", pos[0])
 	}
-	if *file == "" {
+	if len(given) == 0 {
 		return usagef("nothing to apply; use -f FILE or -f DIR")
 	}
-	files, err := specFiles(*file)
-	if err != nil {
-		return err
+	var files []string
+	for _, path := range given {
+		more, err := specFiles(path)
+		if err != nil {
+			return err
+		}
+		files = append(files, more...)
 	}
 	c := server.client()
 	for _, f := range files {
