@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -198,28 +197,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
-		a, err := h.st.AttemptGet(ctx, run.ID, "each.1", 1)
-		return err == nil && len(a.Handle) > 0
-	})
-	if err := h.eng.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	next, err := engine.New(engine.Config{Store: h.st, Executor: process.New(process.Options{Dir: filepath.Join(dir, "p2")}), StopGrace: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer next.Close(context.Background())
-	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := next.Recover(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got, err := next.Wait(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := restartOnProcess(t, h, dir, run.ID, "each.1", goFile)
 	if got.Status != store.RunSucceeded {
 		t.Fatalf("run after a restart mid fan-out: %s (%s)", got.Status, got.Error)
 	}

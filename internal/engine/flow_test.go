@@ -217,28 +217,7 @@ finally:
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool {
-		a, err := h.st.AttemptGet(ctx, run.ID, "teardown", 1)
-		return err == nil && len(a.Handle) > 0
-	})
-	if err := h.eng.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	next, err := engine.New(engine.Config{Store: h.st, Executor: process.New(process.Options{Dir: filepath.Join(dir, "p2")}), StopGrace: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer next.Close(context.Background())
-	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := next.Recover(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got, err := next.Wait(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := restartOnProcess(t, h, dir, run.ID, "teardown", goFile)
 	if got.Status != store.RunFailed {
 		t.Errorf("run after a restart in its finally phase: %s (%s), want failed as its step did", got.Status, got.Error)
 	}
@@ -251,4 +230,37 @@ finally:
 			t.Errorf("teardown after the restart: %s %q", s.Status, s.Error)
 		}
 	}
+}
+
+// restartOnProcess stops h's engine as a shutdown does, once the attempt
+// of step is running, starts another on the same store with a process
+// executor of its own, lets the step go on (goFile), and returns the run
+// as the new engine ends it.
+func restartOnProcess(t *testing.T, h *harness, dir, runID, step, goFile string) *store.RunRow {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitFor(t, func() bool {
+		a, err := h.st.AttemptGet(ctx, runID, step, 1)
+		return err == nil && len(a.Handle) > 0
+	})
+	if err := h.eng.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next, err := engine.New(engine.Config{Store: h.st, Executor: process.New(process.Options{Dir: filepath.Join(dir, "next")}), StopGrace: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = next.Close(context.Background()) })
+	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := next.Wait(ctx, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }

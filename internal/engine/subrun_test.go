@@ -3,7 +3,6 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -197,32 +196,15 @@ func TestSubPipelineAfterRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, func() bool { return len(children(t, h)) == 1 })
+	got := restartOnProcess(t, h, dir, children(t, h)[0].ID, "make-url", goFile)
+	if got.Status != store.RunSucceeded {
+		t.Errorf("child after the restart: %s (%s)", got.Status, got.Error)
+	}
 	waitFor(t, func() bool {
-		kids := children(t, h)
-		if len(kids) != 1 {
-			return false
-		}
-		a, err := h.st.AttemptGet(ctx, kids[0].ID, "make-url", 1)
-		return err == nil && len(a.Handle) > 0
+		got, err = h.st.RunGet(ctx, run.ID)
+		return err == nil && got.Status.Terminal()
 	})
-	if err := h.eng.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	next, err := engine.New(engine.Config{Store: h.st, Executor: process.New(process.Options{Dir: filepath.Join(dir, "p2")}), StopGrace: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer next.Close(context.Background())
-	if err := os.WriteFile(goFile, nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := next.Recover(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got, err := next.Wait(ctx, run.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if got.Status != store.RunSucceeded {
 		t.Errorf("parent after the restart: %s (%s)", got.Status, got.Error)
 	}
