@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/executor"
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
@@ -86,6 +87,13 @@ func (r *runner) advanceInstances(ctx context.Context, st *pipeline.Step) (start
 			running++
 		case s == store.StepFailed && failed == "":
 			failed = name
+		}
+	}
+	if st.ForEach.FailFast && failed != "" {
+		for _, name := range names {
+			if s := r.status[name]; s == store.StepRunning || s == store.StepRetrying {
+				r.halt(name, fmt.Sprintf("stopped: instance %s failed, and the step fails fast", failed))
+			}
 		}
 	}
 	for _, name := range names {
@@ -197,4 +205,30 @@ func (r *runner) endFanOut(ctx context.Context, st *pipeline.Step) {
 	}
 	r.e.changes.signal(r.run.ID)
 	r.logf("fan-out step ended", "step", st.Name, "instances", len(names), "status", status)
+}
+
+// halt stops a running instance of a fail_fast step, once: its attempt's
+// container is stopped through the executor that made it, and the
+// instance ends canceled with why, without another attempt.
+func (r *runner) halt(name, why string) {
+	if _, already := r.halted.LoadOrStore(name, why); already {
+		return
+	}
+	ctx := context.WithoutCancel(r.ctx)
+	go func() {
+		attempts, err := r.e.st.AttemptList(ctx, r.run.ID)
+		if err != nil {
+			r.e.log.Warn("stop an instance of a fail_fast step", "run_id", r.run.ID, "step", name, "err", err)
+			return
+		}
+		for _, a := range attempts {
+			if a.Step != name || a.Status != store.StepRunning || len(a.Handle) == 0 {
+				continue
+			}
+			var h executor.Handle
+			if json.Unmarshal(a.Handle, &h) == nil {
+				r.stop(name, &h)
+			}
+		}
+	}()
 }

@@ -221,3 +221,28 @@ steps:
 		t.Errorf("%d step rows after the restart, want the step and its 3 instances", len(steps))
 	}
 }
+
+// TestFanOutFailFastStops: with fail_fast, the instances running when one
+// fails are stopped, end canceled and are not tried again.
+func TestFanOutFailFastStops(t *testing.T) {
+	t.Parallel()
+	bb := busybox(t)
+	h := newProcessHarness(t)
+	name := h.apply(`
+name: fast
+steps:
+  - name: each
+    for_each: '["slow1", "slow2", "bad"]'
+    fail_fast: true
+    retry: {limit: 3, backoff: 10ms}
+    command: ["` + bb + `", "sh", "-c", "if [ $BATON_VAR_item = bad ]; then ` + bb + ` sleep 0.5; exit 1; fi; exec ` + bb + ` sleep 60"]
+`)
+	r := h.run(name, nil) // were they not stopped, their sleep would succeed
+	wantStatus(t, r, store.RunFailed)
+	for _, n := range []string{"each.0", "each.1"} {
+		s := stepByName(t, r, n)
+		if s.Status != store.StepCanceled || len(s.Attempts) != 1 || !strings.Contains(s.Error, "fails fast") {
+			t.Errorf("%s: %s after %d attempts (%q), want canceled once, stopped", n, s.Status, len(s.Attempts), s.Error)
+		}
+	}
+}

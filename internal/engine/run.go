@@ -48,6 +48,10 @@ type runner struct {
 	// order; instanceOf finds an instance by its name.
 	instances  map[string][]string
 	instanceOf map[string]*instance
+	// halted are the running instances a fail_fast step stopped, by name,
+	// with why: they end canceled, and are not tried again. A pointer:
+	// the runner of the finally phase shares it.
+	halted *sync.Map
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -72,6 +76,7 @@ func newRunner(e *Engine, run *store.RunRow, spec *pipeline.Spec) *runner {
 		cleanups:    new(sync.WaitGroup),
 		instances:   make(map[string][]string),
 		instanceOf:  make(map[string]*instance),
+		halted:      new(sync.Map),
 	}
 }
 

@@ -61,6 +61,9 @@ func (r *runner) runStep(st *pipeline.Step, row *store.StepRow, outputs map[stri
 				o.status, o.err, o.outputs, o.retryable = store.StepFailed, err.Error(), nil, false
 			}
 		}
+		if why, ok := r.halted.Load(st.Name); ok && o.status != store.StepSucceeded {
+			o.status, o.err, o.retryable, o.neverRan = store.StepCanceled, why.(string), false, false
+		}
 		status := o.status
 		retry := status == store.StepFailed && r.ctx.Err() == nil &&
 			(o.neverRan || o.retryable && attempt-free <= st.Retry.Limit && (o.exitCode == nil || st.Retry.Retryable(*o.exitCode)))
