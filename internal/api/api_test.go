@@ -191,6 +191,22 @@ steps:
 	if code, _ = s.do("GET", "/api/v1/runs?status=bogus", ""); code != http.StatusBadRequest {
 		t.Fatalf("bad status filter: %d", code)
 	}
+	// Pages by cursor and time: the one run, then nothing after it.
+	if code, body = s.do("GET", "/api/v1/runs?before="+run.ID, ""); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("the page after the only run: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs?before=nosuch", ""); code != http.StatusNotFound || !strings.Contains(body, `no run \"nosuch\"`) {
+		t.Fatalf("a cursor of no run: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs?since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z", ""); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
+		t.Fatalf("runs of a day long ago: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs?since=2000-01-01T00:00:00Z", ""); code != http.StatusOK || !strings.Contains(body, run.ID) {
+		t.Fatalf("runs since long ago: %d %s", code, body)
+	}
+	if code, body = s.do("GET", "/api/v1/runs?since=yesterday", ""); code != http.StatusBadRequest || !strings.Contains(body, "RFC 3339") {
+		t.Fatalf("a bad time: %d %s", code, body)
+	}
 }
 
 func TestApplyRejectsBadSpec(t *testing.T) {

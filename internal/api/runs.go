@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/baton-dev/baton/internal/contract"
 	"github.com/baton-dev/baton/internal/engine"
@@ -93,9 +94,27 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Limit = n
 	}
+	p.Before = q.Get("before")
+	for _, f := range []struct {
+		name string
+		to   *time.Time
+	}{{"since", &p.Since}, {"until", &p.Until}} {
+		if v := q.Get(f.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("%s %.40q is not a time; write RFC 3339, e.g. 2026-12-01T00:00:00Z", f.name, v))
+				return
+			}
+			*f.to = t
+		}
+	}
 	rows, err := s.st.RunList(r.Context(), p)
 	if err != nil {
-		s.storeError(w, err, "")
+		notFound := ""
+		if p.Before != "" {
+			notFound = fmt.Sprintf("before: %s", noRun(p.Before))
+		}
+		s.storeError(w, err, notFound)
 		return
 	}
 	out := make([]Run, len(rows))

@@ -296,6 +296,14 @@ type RunListParams struct {
 	Limit    int // 0 means 100
 	// Key finds the run created with that [RunCreateParams.Key].
 	Key string
+	// Before, when set, is a cursor: only runs listed after the run with
+	// this ID (older, or as old with a smaller ID) are returned, so that
+	// pages follow each other however many runs arrive meanwhile. A run
+	// that does not exist gives ErrNotFound.
+	Before string
+	// Since and Until, when set, bound the runs' creation time: Since <=
+	// created < Until.
+	Since, Until time.Time
 }
 
 // LeftoverStepError is the error [Store.RunSetStatus] gives a step that

@@ -150,6 +150,27 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 		}
 		where = append(where, "status = ANY("+arg(statuses)+")")
 	}
+	if p.Before != "" {
+		var created int64
+		err := errNotFoundOr(findable(p.Before))
+		if err == nil {
+			err = s.pool.QueryRow(ctx, `SELECT created_at FROM runs WHERE id = $1`, p.Before).Scan(&created)
+		}
+		if errors.Is(err, pgx.ErrNoRows) || errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("postgres: list runs before %q: %w", p.Before, store.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list runs: %w", err)
+		}
+		c, id := arg(created), arg(p.Before)
+		where = append(where, "(created_at, id) < ("+c+", "+id+")")
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "created_at >= "+arg(sqlrow.UnixNano(p.Since)))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "created_at < "+arg(sqlrow.UnixNano(p.Until)))
+	}
 	q := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -251,4 +272,13 @@ func scanRun(sc pgx.Row) (*store.RunRow, error) {
 	row.CancelRequestedAt = sqlrow.FromUnixNano(cancelRequested)
 	row.Lease.Until = sqlrow.FromUnixNano(leaseUntil)
 	return &row, nil
+}
+
+// errNotFoundOr is ErrNotFound when a name cannot be stored at all (see
+// findable), so no run has it.
+func errNotFoundOr(ok bool) error {
+	if ok {
+		return nil
+	}
+	return store.ErrNotFound
 }

@@ -96,6 +96,26 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 			args = append(args, string(st))
 		}
 	}
+	if p.Before != "" {
+		var created int64
+		err := s.r.QueryRowContext(ctx, `SELECT created_at FROM runs WHERE id = ?`, p.Before).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("sqlite: list runs before %q: %w", p.Before, store.ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list runs: %w", err)
+		}
+		where = append(where, "(created_at < ? OR created_at = ? AND id < ?)")
+		args = append(args, created, created, p.Before)
+	}
+	if !p.Since.IsZero() {
+		where = append(where, "created_at >= ?")
+		args = append(args, sqlrow.UnixNano(p.Since))
+	}
+	if !p.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, sqlrow.UnixNano(p.Until))
+	}
 	q := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")

@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Gate", testGate},
 		{"RunParent", testRunParent},
 		{"StepExpand", testStepExpand},
+		{"RunListPages", testRunListPages},
 		{"MaxRunning", testMaxRunning},
 		{"LogFollow", testLogFollow},
 		{"FenceRace", testFenceRace},
