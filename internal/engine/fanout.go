@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -172,13 +173,7 @@ func (r *runner) endFanOut(ctx context.Context, st *pipeline.Step) {
 			reason += fmt.Sprintf("; and %d more", len(bad)-len(shown))
 		}
 	} else {
-		for _, k := range slices.Sorted(func(yield func(string) bool) {
-			for k := range gathered {
-				if !yield(k) {
-					return
-				}
-			}
-		}) {
+		for _, k := range slices.Sorted(maps.Keys(gathered)) {
 			b, _ := json.Marshal(gathered[k])
 			if len(b) > contract.MaxValueBytes {
 				status, reason, outputs = store.StepFailed, fmt.Sprintf("the instances' output %q gathered is %d bytes, over the %d-byte limit of a value", k, len(b), contract.MaxValueBytes), nil

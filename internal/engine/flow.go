@@ -92,21 +92,20 @@ func (r *runner) cause() error {
 	return nil
 }
 
-// outcome says how the run's steps but the finally steps ended: the status
-// the run would end with, and the first failed step and its error.
-func (r *runner) outcome() (status store.RunStatus, failedStep, reason string) {
+// tally says how the run's steps ended (the finally steps too, with
+// finally): the status the run ends with, the failed steps in listed order,
+// and, when a cancel or the run's timeout ended it early, why.
+func (r *runner) tally(finally bool) (status store.RunStatus, failed []string, why string) {
 	status = store.RunSucceeded
 	for i := range r.spec.Steps {
 		st := &r.spec.Steps[i]
-		if st.Finally {
+		if st.Finally && !finally {
 			continue
 		}
 		switch r.status[st.Name] {
 		case store.StepFailed:
-			if status != store.RunFailed {
-				failedStep, reason = st.Name, r.errs[st.Name]
-			}
 			status = store.RunFailed
+			failed = append(failed, st.Name)
 		case store.StepCanceled:
 			if status == store.RunSucceeded {
 				status = store.RunCanceled
@@ -116,9 +115,24 @@ func (r *runner) outcome() (status store.RunStatus, failedStep, reason string) {
 	switch cause := r.cause(); {
 	case cause == nil:
 	case errors.Is(cause, errCanceled):
-		status, reason = store.RunCanceled, cause.Error()
+		// A cancel stands, however the finally steps ended.
+		status, why = store.RunCanceled, cause.Error()
 	case errors.Is(cause, errRunTimeout):
-		status, reason = store.RunFailed, cause.Error()
+		status, why = store.RunFailed, cause.Error()
+	}
+	return status, failed, why
+}
+
+// outcome says how the run's steps but the finally steps ended: the status
+// the run would end with, and the first failed step and why the run failed
+// or was stopped.
+func (r *runner) outcome() (status store.RunStatus, failedStep, reason string) {
+	status, failed, why := r.tally(false)
+	if len(failed) > 0 {
+		failedStep, reason = failed[0], r.errs[failed[0]]
+	}
+	if why != "" {
+		reason = why
 	}
 	return status, failedStep, reason
 }

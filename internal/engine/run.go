@@ -396,27 +396,13 @@ func (r *runner) observeAttempt(step string, attempt int, status store.StepStatu
 func (r *runner) finish(ctx context.Context) {
 	r.cleanups.Wait()
 	r.sweep(ctx)
-	status := store.RunSucceeded
-	var reasons []string
-	for _, st := range r.spec.Steps {
-		switch r.status[st.Name] {
-		case store.StepFailed:
-			status = store.RunFailed
-			reasons = append(reasons, fmt.Sprintf("step %q: %s", st.Name, r.errs[st.Name]))
-		case store.StepCanceled:
-			if status == store.RunSucceeded {
-				status = store.RunCanceled
-			}
+	status, failed, reason := r.tally(true)
+	if reason == "" {
+		reasons := make([]string, len(failed))
+		for i, name := range failed {
+			reasons[i] = fmt.Sprintf("step %q: %s", name, r.errs[name])
 		}
-	}
-	reason := strings.Join(reasons, "; ")
-	switch cause := r.cause(); {
-	case cause == nil:
-	case errors.Is(cause, errCanceled):
-		// A cancel stands, however the finally steps ended.
-		status, reason = store.RunCanceled, cause.Error()
-	case errors.Is(cause, errRunTimeout):
-		status, reason = store.RunFailed, cause.Error()
+		reason = strings.Join(reasons, "; ")
 	}
 	// Retried until stored (see durable); the store ends, with the run,
 	// any step whose own end it does not have.

@@ -59,7 +59,6 @@ func (r *runner) childAttempt(st *pipeline.Step, n int, resumed bool) outcome {
 		defer t.Stop()
 		deadline = t.C
 	}
-	stopping := false
 	for {
 		changed := r.e.changes.watch(child.ID)
 		run, err := r.e.st.RunGet(ctx, child.ID)
@@ -67,7 +66,7 @@ func (r *runner) childAttempt(st *pipeline.Step, n int, resumed bool) outcome {
 			return fail(true, "read child run %s: %v", child.ID, err)
 		}
 		if run.Status.Terminal() {
-			return r.childEnded(st, n, run, stopping)
+			return r.childEnded(st, n, run)
 		}
 		var poll <-chan time.Time
 		var pollTimer *time.Timer
@@ -96,7 +95,6 @@ func (r *runner) childAttempt(st *pipeline.Step, n int, resumed bool) outcome {
 			if errors.Is(context.Cause(r.ctx), errShutdown) {
 				return outcome{} // left as stored: the next life finds the child by its key
 			}
-			stopping = true
 			r.cancelChild(child.ID)
 			o, _ := r.stopped()
 			o.attempt = n
@@ -187,16 +185,11 @@ func (r *runner) waitChildEnd(id string, o outcome) outcome {
 }
 
 // childEnded is how attempt n ends once its child run has.
-func (r *runner) childEnded(st *pipeline.Step, n int, child *store.RunRow, stopping bool) outcome {
+func (r *runner) childEnded(st *pipeline.Step, n int, child *store.RunRow) outcome {
 	o := outcome{attempt: n}
 	switch child.Status {
 	case store.RunSucceeded:
 	case store.RunCanceled:
-		if stopping {
-			o, _ = r.stopped()
-			o.attempt = n
-			return o
-		}
 		o.status, o.err, o.retryable = store.StepFailed, fmt.Sprintf("child run %s was canceled", child.ID), true
 		return o
 	default:

@@ -133,7 +133,7 @@ func (s *Spec) Condition(st *Step, in *ConditionInput) (bool, error) {
 	case slices.Contains([]string{"false", "no", "0", "off", ""}, v):
 		return false, nil
 	default:
-		return false, fmt.Errorf("%w: gave %.32q, which is neither true nor false; write a template that gives true or false, e.g. {{ eq .Vars.env \"prod\" }}", ErrCondition, v)
+		return false, fmt.Errorf("%w: gave %d bytes that are neither true nor false (not shown: they may come from a step's outputs); write a template that gives true or false, e.g. {{ eq .Vars.env \"prod\" }}", ErrCondition, len(v))
 	}
 }
 

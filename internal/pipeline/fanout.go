@@ -56,7 +56,7 @@ func (s *Spec) Items(st *Step, in *ConditionInput) ([]string, error) {
 	}
 	var items []string
 	if err := json.Unmarshal([]byte(text), &items); err != nil {
-		return nil, fmt.Errorf("for_each: gave %.48q, which is not a JSON array of strings; write a template that gives one, e.g. '[\"eu\", \"us\"]' or '{{ .Vars.regions }}'", text)
+		return nil, fmt.Errorf("for_each: gave %d bytes that are not a JSON array of strings (not shown: they may come from a step's outputs); write a template that gives one, e.g. '[\"eu\", \"us\"]' or '{{ .Vars.regions }}'", len(text))
 	}
 	if len(items) > MaxItems {
 		return nil, fmt.Errorf("for_each: gave %d items; a step fans out to at most %d", len(items), MaxItems)
@@ -67,7 +67,7 @@ func (s *Spec) Items(st *Step, in *ConditionInput) ([]string, error) {
 			return nil, fmt.Errorf("for_each: item %d: %w", i, err)
 		}
 		if j, dup := seen[item]; dup {
-			return nil, fmt.Errorf("for_each: items %d and %d are the same (%.32q); items must be distinct, they key the instances' outputs", j, i, item)
+			return nil, fmt.Errorf("for_each: items %d and %d are the same; items must be distinct, they key the instances' outputs", j, i)
 		}
 		seen[item] = i
 	}

@@ -94,7 +94,7 @@ func TestCondition(t *testing.T) {
 		{`{{ "" }}`, false, ""},
 		{`{{ and (eq .Run.Status "failed") (eq .Run.FailedStep "a") }}`, true, ""},
 		{`{{ eq .Steps.b.Status "" }}`, true, ""},
-		{`{{ .Run.Error }}`, false, `gave "exit 3", which is neither true nor false`},
+		{`{{ .Run.Error }}`, false, `gave 6 bytes that are neither true nor false (not shown`},
 		{`{{ .Vars.missing }}`, false, `map has no entry for key "missing"`},
 		{`{{ range 100000000 }}x{{ end }}`, false, "loop at most"},
 		{`{{ range 2000 }}x{{ end }}`, false, "gave more than 1024 bytes"},
