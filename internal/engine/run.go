@@ -52,6 +52,27 @@ type runner struct {
 	// with why: they end canceled, and are not tried again. A pointer:
 	// the runner of the finally phase shares it.
 	halted *sync.Map
+	// launches are what each launched step's goroutine needs of the
+	// loop's state, taken as it is launched (see launched). A pointer:
+	// the runner of the finally phase shares it.
+	launches *sync.Map
+}
+
+// launched is what a step's goroutine needs of the maps its runner's loop
+// owns, copied when the step is launched: the name the pipeline gives it,
+// an instance's item variables, and what a sub-pipeline's params see.
+type launched struct {
+	specName string
+	item     map[string]string
+	cond     *pipeline.ConditionInput
+}
+
+// launchedOf returns what step was launched with.
+func (r *runner) launchedOf(step string) *launched {
+	if l, ok := r.launches.Load(step); ok {
+		return l.(*launched)
+	}
+	return &launched{specName: step}
 }
 
 // stepDone is what a step goroutine reports when its step is terminal.
@@ -77,6 +98,7 @@ func newRunner(e *Engine, run *store.RunRow, spec *pipeline.Spec) *runner {
 		instances:   make(map[string][]string),
 		instanceOf:  make(map[string]*instance),
 		halted:      new(sync.Map),
+		launches:    new(sync.Map),
 	}
 }
 
@@ -361,6 +383,12 @@ func (r *runner) launch(st *pipeline.Step) {
 	// all it will ever see.
 	outputs := maps.Clone(r.outputs)
 	row := r.rows[st.Name]
+	l := &launched{specName: r.specName(st.Name), item: make(map[string]string)}
+	r.itemVars(st.Name, l.item)
+	if st.Pipeline != nil {
+		l.cond = r.conditionInput(st)
+	}
+	r.launches.Store(st.Name, l)
 	go func() { r.done <- r.runStep(st, row, outputs) }()
 }
 

@@ -141,9 +141,10 @@ func (r *runner) attempt(st *pipeline.Step, n int, outputs map[string]map[string
 		return r.childAttempt(st, n, false) // a run of another pipeline, no container
 	}
 	ctx := context.WithoutCancel(r.ctx)
-	vars, err := stepVars(r.spec, r.run.Vars, outputs, r.specName(st.Name))
+	l := r.launchedOf(st.Name)
+	vars, err := stepVars(r.spec, r.run.Vars, outputs, l.specName)
 	if err == nil {
-		r.itemVars(st.Name, vars)
+		maps.Copy(vars, l.item)
 	}
 	if err != nil {
 		return outcome{status: store.StepFailed, err: err.Error()}

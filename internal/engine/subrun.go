@@ -114,7 +114,7 @@ func (r *runner) child(ctx context.Context, st *pipeline.Step, n int) (*store.Ru
 	if len(found) == 1 {
 		return found[0], r.driveChild(ctx, found[0])
 	}
-	in := r.conditionInput(st)
+	in := r.launchedOf(st.Name).cond // the loop's state as the step was launched
 	params, err := r.spec.SubPipelineParams(st, in)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline %q: %w", st.Pipeline.Name, err)
