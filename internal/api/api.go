@@ -67,6 +67,10 @@ type Options struct {
 	// Limits bound each request's body and response; give the same to
 	// [NewHTTPServer].
 	Limits Limits
+	// UI, if set, serves every path outside /api/, /healthz and /metrics:
+	// the web UI. It does its own sign-in and CSRF checks; the API's Host
+	// check and its refusal of other sites' changes come first.
+	UI http.Handler
 }
 
 // route is one endpoint and what guards it.
@@ -133,9 +137,17 @@ func New(eng *engine.Engine, st store.Store, o Options) *Server {
 		s.mux.Handle(rt.pattern, s.protect(rt))
 	}
 	s.routes = routes
-	s.mux.Handle("/", s.protect(route{h: func(w http.ResponseWriter, r *http.Request) {
+	noEndpoint := s.protect(route{h: func(w http.ResponseWriter, r *http.Request) {
 		refuse(w, r, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
-	}}))
+	}})
+	if o.UI != nil && !o.CallbacksOnly {
+		s.mux.Handle("/api/", noEndpoint)
+		// public: a link from elsewhere may open a page (GET); changes
+		// from other sites are still refused.
+		s.mux.Handle("/", s.protect(route{public: true, h: o.UI.ServeHTTP}))
+	} else {
+		s.mux.Handle("/", noEndpoint)
+	}
 	return s
 }
 

@@ -22,18 +22,31 @@ func (s *Server) storeError(w http.ResponseWriter, err error, notFound string) {
 
 // errorAnswer is the status and message [Server.storeError] answers.
 func (s *Server) errorAnswer(err error, notFound string) (int, string) {
-	switch {
-	case errors.Is(err, store.ErrNotFound) && notFound != "":
+	if errors.Is(err, store.ErrNotFound) && notFound != "" {
 		return http.StatusNotFound, notFound
-	case errors.Is(err, store.ErrNotFound):
-		return http.StatusNotFound, clean(err.Error())
-	case errors.Is(err, engine.ErrInvalid):
-		return http.StatusBadRequest, clean(err.Error())
-	case errors.Is(err, engine.ErrFinished), errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale):
-		return http.StatusConflict, clean(err.Error())
-	default:
+	}
+	code, msg, ok := ErrorMessage(err)
+	if !ok {
 		s.log.Error("api request", "err", err)
-		return http.StatusInternalServerError, "internal error; the server's log has the details"
+	}
+	return code, msg
+}
+
+// ErrorMessage is the status and the message for a user of an engine or
+// store error: its text without layer names when it is about the request
+// (not found, invalid, a conflict), else a 500 that names nothing, and ok
+// false, so the caller logs the error itself.
+func ErrorMessage(err error) (code int, msg string, ok bool) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, clean(err.Error()), true
+	case errors.Is(err, engine.ErrInvalid):
+		return http.StatusBadRequest, clean(err.Error()), true
+	case errors.Is(err, engine.ErrFinished), errors.Is(err, store.ErrConflict), errors.Is(err, engine.ErrStale),
+		errors.Is(err, engine.ErrNotWaiting):
+		return http.StatusConflict, clean(err.Error()), true
+	default:
+		return http.StatusInternalServerError, "internal error; the server's log has the details", false
 	}
 }
 

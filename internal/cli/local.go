@@ -24,6 +24,7 @@ import (
 	"github.com/baton-dev/baton/internal/store"
 	"github.com/baton-dev/baton/internal/trigger/azurequeue"
 	"github.com/baton-dev/baton/internal/vault"
+	"github.com/baton-dev/baton/internal/webui"
 )
 
 // local is an engine on this machine: its store, an executor, and the API
@@ -129,6 +130,13 @@ func openLocal(ctx context.Context, env *Env, o localOptions) (_ *local, err err
 		if path != "" {
 			fmt.Fprintf(env.Stderr, "first start: an admin API token is in %s (mode 0600); clients on this machine use it by default\n", path)
 		}
+	}
+	if !o.callbacksOnly {
+		ui, err := webui.New(webui.Options{Engine: l.eng, Store: l.st, Auth: apiOpts.Auth, Sealer: ring, Logger: l.log})
+		if err != nil {
+			return nil, err
+		}
+		apiOpts.UI = ui
 	}
 	l.api = api.New(l.eng, l.st, apiOpts)
 	l.serve(l.ln, l.api, cfg)

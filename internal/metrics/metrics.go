@@ -2,6 +2,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,4 +114,40 @@ func New() *Metrics {
 // Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// QueueCount is how many messages one queue trigger took with one outcome.
+type QueueCount struct {
+	Pipeline, Queue, Outcome string
+	Messages                 int
+}
+
+// QueueCounts reads [Metrics.QueueMessages] back: what this server's queue
+// triggers did with the messages they took since it started.
+func (m *Metrics) QueueCounts() ([]QueueCount, error) {
+	families, err := m.reg.Gather()
+	if err != nil {
+		return nil, fmt.Errorf("metrics: gather: %w", err)
+	}
+	var out []QueueCount
+	for _, f := range families {
+		if f.GetName() != "baton_queue_messages_total" {
+			continue
+		}
+		for _, mt := range f.GetMetric() {
+			c := QueueCount{Messages: int(mt.GetCounter().GetValue())}
+			for _, l := range mt.GetLabel() {
+				switch l.GetName() {
+				case "pipeline":
+					c.Pipeline = l.GetValue()
+				case "queue":
+					c.Queue = l.GetValue()
+				case "outcome":
+					c.Outcome = l.GetValue()
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,96 @@
+// baton's web UI: live updates over Server-Sent Events, and log search.
+// Everything inserted is HTML the server rendered and escaped; this file
+// never builds markup from data itself.
+"use strict";
+
+// follow opens an event stream and calls on[event](data) for each event.
+function follow(url, on) {
+  const es = new EventSource(url);
+  for (const name of Object.keys(on)) {
+    es.addEventListener(name, (e) => on[name](e.data, es));
+  }
+  return es;
+}
+
+// swap replaces an element's children with server-rendered HTML.
+function swap(el, html) {
+  const t = document.createElement("template");
+  t.innerHTML = html;
+  el.replaceChildren(t.content);
+}
+
+function liveRuns() {
+  const table = document.getElementById("runs");
+  if (!table || !table.dataset.live) return;
+  const body = document.getElementById("runrows");
+  follow(table.dataset.live, {
+    rows: (html) => swap(body, html),
+  });
+}
+
+function liveRun() {
+  const live = document.getElementById("live");
+  if (!live || !live.dataset.live) return;
+  follow(live.dataset.live, {
+    live: (html) => swap(live, html),
+    end: (_, es) => {
+      es.close();
+      // The run ended: load the page once more for what only a whole page
+      // shows (its variables, notifications, the re-run form).
+      setTimeout(() => location.reload(), 300);
+    },
+  });
+}
+
+function liveLog() {
+  const list = document.getElementById("loglines");
+  if (!list || !list.dataset.live) return;
+  const none = document.getElementById("lognone");
+  const pinned = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
+  follow(list.dataset.live, {
+    lines: (html) => {
+      const stick = pinned();
+      const t = document.createElement("template");
+      t.innerHTML = html;
+      list.append(t.content);
+      if (none) none.remove();
+      applySearch();
+      if (stick) window.scrollTo(0, document.body.scrollHeight);
+    },
+    end: (_, es) => {
+      es.close();
+      list.removeAttribute("data-live");
+      list.classList.add("ended");
+    },
+  });
+}
+
+// applySearch shows only the log lines that contain the search text.
+function applySearch() {
+  const input = document.getElementById("logsearch");
+  const list = document.getElementById("loglines");
+  const count = document.getElementById("logcount");
+  if (!input || !list) return;
+  const q = input.value.toLowerCase();
+  let shown = 0, all = 0;
+  for (const li of list.children) {
+    if (li.classList.contains("attempt")) continue;
+    all++;
+    const hit = q === "" || li.textContent.toLowerCase().includes(q);
+    li.hidden = !hit;
+    if (hit) shown++;
+  }
+  if (count) count.textContent = q === "" ? "" : `${shown} of ${all} lines`;
+}
+
+function search() {
+  const input = document.getElementById("logsearch");
+  if (input) input.addEventListener("input", applySearch);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  liveRuns();
+  liveRun();
+  liveLog();
+  search();
+});
