@@ -225,6 +225,8 @@ func TestParseErrors(t *testing.T) {
 		{"env bad key", base + "  - name: b\n    command: [b]\n    env:\n      A-B: x\n", `x.yaml:7: steps[1].env.A-B: is not a valid environment variable name: variable name "A-B" contains '-'`},
 		{"env baton key", base + "  - {name: b, command: [b], env: {BATON_TOKEN: x}}\n", "x.yaml:4: steps[1].env.BATON_TOKEN: names starting with BATON_ are baton's own"},
 		{"env value list", base + "  - {name: b, command: [b], env: {A: [x]}}\n", "x.yaml:4: steps[1].env.A: is a list; write a string"},
+		{"command nul", base + "  - {name: b, command: [sh, \"-c\", \"printf '\\033[0m'\"]}\n", "x.yaml:4: steps[1].command[2]: contains a NUL byte"},
+		{"image nul", base + "  - {name: b, image: \"a\\0b\", command: [b]}\n", "x.yaml:4: steps[1].image: contains a NUL byte"},
 		{"env value nul", base + "  - {name: b, command: [b], env: {A: \"\\0\"}}\n", "x.yaml:4: steps[1].env.A: value contains a NUL byte"},
 		{"timeout words", base + "  - name: b\n    command: [b]\n    timeout: 2 hours\n", `x.yaml:6: steps[1].timeout: "2 hours" is not a duration; write e.g. 90s, 10m or 2h`},
 		{"timeout number", base + "  - {name: b, command: [b], timeout: 90}\n", `x.yaml:4: steps[1].timeout: "90" is not a duration`},

@@ -84,6 +84,9 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 	}
 	if v, ok := f["image"]; ok {
 		st.Image, _ = p.str(v, field+".image")
+		if strings.ContainsRune(st.Image, 0) {
+			p.errorf(v, field+".image", "contains a NUL byte; write an image reference")
+		}
 	}
 	if v, ok := f["command"]; !ok {
 		if _, approval := f["approval"]; !approval && f["pipeline"] == nil {
@@ -95,6 +98,15 @@ func (p *parser) step(n *yaml.Node, field, envPrefix string) (Step, stepNodes) {
 			p.errorf(v, field+".command", `is empty; write the program and its arguments, e.g. ["sh", "-c", "./run.sh"]`)
 		case cmd[0] == "":
 			p.errorf(v, field+".command[0]", "is empty; write the program to run")
+		}
+		// No program can be given a NUL byte in an argument: the step
+		// would fail at every start. (In YAML's double quotes, "\0" and
+		// "\033" are NULs: write "\\033" or single quotes.)
+		for i, arg := range cmd {
+			if strings.ContainsRune(arg, 0) {
+				p.errorf(v, fmt.Sprintf("%s.command[%d]", field, i), `contains a NUL byte, which no program can be passed; in double quotes, "\0" and "\033" are NULs: write "\\033" or use single quotes`)
+				break
+			}
 		}
 		st.Command = cmd
 	}

@@ -43,30 +43,30 @@ func TestViewerSeesNoButtonsAndCannotAct(t *testing.T) {
 	id := runIDFrom(t, h)
 	defer os.WriteFile(gate, nil, 0o644)
 
-	// The operator's pages have the forms; the viewer's have none.
-	buttons := []string{`action="/runs/` + id + `/cancel"`, `action="/runs/` + id + `/rerun"`, `action="/pipelines/gated/runs"`}
-	_, runPage, _ := op.get("/runs/" + id)
-	_, pipePage, _ := op.get("/pipelines/gated")
-	for _, want := range buttons {
-		if !strings.Contains(runPage+pipePage, want) {
-			t.Fatalf("operator's pages lack %s", want)
-		}
-	}
+	// The operator's pages have the forms (cancel while the run runs,
+	// re-run once it ended); the viewer's have none, in either state.
 	viewer := s.signedIn(auth.Viewer)
-	_, runPage, _ = viewer.get("/runs/" + id)
-	_, pipePage, _ = viewer.get("/pipelines/gated")
-	_, runsPage, _ := viewer.get("/runs")
-	for _, page := range []string{runPage, pipePage, runsPage} {
-		// Below the header (sign out), a viewer's page posts nothing.
-		if main := page[strings.Index(page, "<main"):]; strings.Contains(main, `method="post"`) {
-			t.Fatalf("viewer's page has a form that changes something:\n%s", main)
+	check := func(buttons ...string) {
+		t.Helper()
+		_, runPage, _ := op.get("/runs/" + id)
+		_, pipePage, _ := op.get("/pipelines/gated")
+		for _, want := range buttons {
+			if !strings.Contains(runPage+pipePage, want) {
+				t.Fatalf("operator's pages lack %s", want)
+			}
 		}
-		for _, b := range buttons {
-			if strings.Contains(page, b) {
-				t.Fatalf("viewer's page has %s", b)
+		_, runPage, _ = viewer.get("/runs/" + id)
+		_, pipePage, _ = viewer.get("/pipelines/gated")
+		_, runsPage, _ := viewer.get("/runs")
+		for _, page := range []string{runPage, pipePage, runsPage} {
+			// Below the header (sign out), a viewer's page posts nothing.
+			if main := page[strings.Index(page, "<main"):]; strings.Contains(main, `method="post"`) {
+				t.Fatalf("viewer's page has a form that changes something:\n%s", main)
 			}
 		}
 	}
+	s.waitStep(id, "wait", store.StepRunning)
+	check(`action="/runs/`+id+`/cancel"`, `action="/pipelines/gated/runs"`)
 	// And what a viewer posts anyway is refused, nothing changed.
 	csrf := viewer.csrf("/runs")
 	for _, path := range []string{"/runs/" + id + "/cancel", "/runs/" + id + "/rerun", "/pipelines/gated/runs", "/runs/" + id + "/steps/wait/approval"} {
@@ -79,6 +79,11 @@ func TestViewerSeesNoButtonsAndCannotAct(t *testing.T) {
 	if len(runs) != 1 || runs[0].CancelRequestedAt != (time.Time{}) {
 		t.Fatalf("viewer changed something: %+v", runs)
 	}
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.waitRun(id)
+	check(`action="/runs/`+id+`/rerun"`, `action="/pipelines/gated/runs"`)
 }
 
 func TestFormsNeedTheirTokenAndThisOrigin(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/baton-dev/baton/internal/linediff"
@@ -228,7 +229,7 @@ func (u *UI) diff(r *http.Request, name string, latest *store.PipelineRow) (*dif
 			case linediff.Insert:
 				kind = "ins"
 			}
-			dh.Lines = append(dh.Lines, diffLine{Kind: kind, A: o.A, B: o.B, Text: o.Text})
+			dh.Lines = append(dh.Lines, diffLine{Kind: kind, A: o.A, B: o.B, Text: strings.TrimRight(o.Text, "\r\n")})
 		}
 		v.Hunks = append(v.Hunks, dh)
 	}

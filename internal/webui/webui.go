@@ -123,6 +123,7 @@ func (u *UI) routes() {
 		u.mux.Handle(r.pattern, u.handle(r.need, r.h))
 	}
 	u.mux.Handle("GET /static/", http.HandlerFunc(u.static))
+	u.mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
 	u.mux.Handle("/", u.handle("", func(w http.ResponseWriter, r *http.Request, usr *user) {
 		u.fail(w, r, usr, http.StatusNotFound, "There is no page at "+r.URL.Path+".")
 	}))
