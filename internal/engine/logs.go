@@ -55,6 +55,9 @@ type logSink struct {
 	// order, and the last flush waits for one still being retried.
 	flushing sync.Mutex
 
+	// wake tells flushEvery that buf has lines.
+	wake chan struct{}
+
 	mu      sync.Mutex
 	masker  *mask.Masker
 	streams map[string]*streamLines
@@ -100,7 +103,7 @@ func (r *runner) newLogSink(step string, attempt int, logged time.Time) *logSink
 	logCap := r.e.cfg.LogCap
 	s := &logSink{
 		r: r, step: step, attempt: attempt, logged: logged, done: make(chan struct{}),
-		streams: make(map[string]*streamLines),
+		wake: make(chan struct{}, 1), streams: make(map[string]*streamLines),
 		tailCap: LogTailBytes(logCap),
 	}
 	s.headCap = logCap - s.tailCap
@@ -221,6 +224,10 @@ func (s *logSink) emit(stream string, t time.Time, text string) {
 	if !s.cut && s.stored+n <= s.headCap {
 		s.buf = append(s.buf, line)
 		s.stored += n
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 		return
 	}
 	s.cut = true
@@ -234,16 +241,28 @@ func (s *logSink) emit(stream string, t time.Time, text string) {
 	}
 }
 
+// flushEvery stores new lines as they come, at most once every d: a line
+// after a quiet spell is stored (and shown to followers) at once, a burst
+// waits for the rest of d and is stored as one batch.
 func (s *logSink) flushEvery(d time.Duration) {
-	t := time.NewTicker(d)
-	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-s.done:
 			return
-		case <-t.C:
-			s.flush(0)
+		case <-s.wake:
 		}
+		if wait := d - time.Since(last); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-s.done:
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		s.flush(0)
+		last = time.Now()
 	}
 }
 

@@ -130,9 +130,16 @@ func BenchmarkHealthPage(b *testing.B)       { benchPage(b, "/health") }
 
 // BenchmarkLiveLogLatency is the time from a step printing a line to the
 // line arriving at a browser following the step's log, with the engine's
-// default log flush (200 ms): the step echoes what is written to a FIFO,
-// and the clock runs from the write to the line's event.
+// default log flush (at most one store write per 200 ms): the step echoes
+// what is written to a FIFO, and the clock runs from the write to the
+// line's event. After a quiet second a line goes through at once; a line
+// right after another waits for the rest of the flush interval.
 func BenchmarkLiveLogLatency(b *testing.B) {
+	b.Run("after-quiet", func(b *testing.B) { liveLogLatency(b, time.Second) })
+	b.Run("back-to-back", func(b *testing.B) { liveLogLatency(b, 0) })
+}
+
+func liveLogLatency(b *testing.B, quiet time.Duration) {
 	s := newServerWith(b, serverOptions{logFlush: -1})
 	dir := b.TempDir()
 	fifo := filepath.Join(dir, "fifo")
@@ -169,6 +176,7 @@ steps:
 	var total time.Duration
 	for i := range b.N {
 		mark := fmt.Sprintf("line-%d", i)
+		time.Sleep(quiet)
 		t0 := time.Now()
 		if _, err := fmt.Fprintln(w, mark); err != nil {
 			b.Fatal(err)

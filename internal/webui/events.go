@@ -89,7 +89,7 @@ func (s *eventStream) wait(changed <-chan struct{}, every time.Duration) bool {
 	select {
 	case <-changed:
 		// Gather a burst of changes into one update.
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 		return true
 	case <-t.C:
 		return true
