@@ -90,11 +90,43 @@ type revisionRow struct {
 	Created  time.Time
 }
 
-// scheduleView is a schedule with its next ticks and its last one.
+// scheduleView is a schedule with its next ticks and what came of its
+// last ones.
 type scheduleView struct {
 	Cron, Overlap, Catchup string
 	Next                   []time.Time
-	Last                   time.Time
+	// Last are its latest recorded ticks, newest first.
+	Last []tickView
+}
+
+// tickView is one recorded tick of a schedule.
+type tickView struct {
+	Tick    time.Time
+	Outcome string // what came of it, in words
+	Class   string // the status class that colours it
+	RunID   string // the run it fired
+	Error   string // why it started no run
+	CatchUp bool
+}
+
+// lastTicksShown is how many recorded ticks a schedule shows.
+const lastTicksShown = 5
+
+func tickViewOf(r *store.ScheduleTickRow) tickView {
+	v := tickView{Tick: r.Tick, RunID: r.RunID, Error: r.Error, CatchUp: r.CatchUp}
+	switch r.Outcome {
+	case store.TickFired:
+		v.Outcome, v.Class = "fired", "s-succeeded"
+	case store.TickSkippedPaused:
+		v.Outcome, v.Class = "skipped: paused", "s-pending"
+	case store.TickSkippedOverlap:
+		v.Outcome, v.Class = "skipped: overlap", "s-pending"
+	case store.TickFailed:
+		v.Outcome, v.Class = "failed to start", "s-failed"
+	default:
+		v.Outcome, v.Class = "unknown", "s-other"
+	}
+	return v
 }
 
 // diffView is the diff between two revisions.
@@ -148,9 +180,13 @@ func (u *UI) pipelinePage(w http.ResponseWriter, r *http.Request, usr *user) {
 		for t := s.Next(now); !t.IsZero() && len(v.Next) < 3; t = s.Next(t) {
 			v.Next = append(v.Next, t)
 		}
-		if v.Last, err = u.o.Store.ScheduleLastTick(ctx, name, s.Key); err != nil {
+		ticks, err := u.o.Store.ScheduleTickList(ctx, &store.ScheduleTickListParams{Pipeline: name, Key: s.Key, Limit: lastTicksShown})
+		if err != nil {
 			u.storeFail(w, r, usr, err)
 			return
+		}
+		for _, t := range ticks {
+			v.Last = append(v.Last, tickViewOf(t))
 		}
 		d.Schedules = append(d.Schedules, v)
 	}

@@ -201,3 +201,32 @@ steps:
 		}
 	}
 }
+
+func TestDevModeOpensTheUIOnLoopbackOnly(t *testing.T) {
+	t.Parallel()
+	s := newServerWith(t, serverOptions{dev: true})
+	b := s.browser()
+	code, page, _ := b.get("/runs")
+	if code != http.StatusOK || !strings.Contains(page, "dev · admin") || strings.Contains(page, `action="/signout"`) {
+		t.Fatalf("dev runs page: %d\n%s", code, page)
+	}
+	// A page under another name (DNS rebinding) gets nothing.
+	req, _ := http.NewRequest("GET", s.URL+"/runs", nil)
+	req.Host = "rebound.example:8080"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign Host: %d", resp.StatusCode)
+	}
+	// Forms still need the CSRF token and this origin.
+	s.apply(gated(s.bb, t.TempDir()+"/gate"))
+	if code, _, _ := b.post("/pipelines/gated/runs", url.Values{}); code != http.StatusForbidden {
+		t.Fatalf("dev form without csrf: %d", code)
+	}
+	if code, _, _ := b.post("/pipelines/gated/runs", url.Values{"csrf": {b.csrf("/pipelines/gated")}}, "Origin", "http://rebound.example"); code != http.StatusForbidden {
+		t.Fatalf("dev form from another origin: %d", code)
+	}
+}
