@@ -121,12 +121,14 @@ func benchPage(b *testing.B, path string) {
 	b.ReportMetric(float64(bytes), "bytes/page")
 }
 
-func BenchmarkRunsPage(b *testing.B)         { benchPage(b, "/runs") }
-func BenchmarkRunsPageDeep(b *testing.B)     { benchPage(b, "/runs?before=run-050000") }
-func BenchmarkRunsPageFiltered(b *testing.B) { benchPage(b, "/runs?pipeline=p3&status=failed&param=region%3Dus") }
-func BenchmarkRunPage(b *testing.B)          { bigServer(b); benchPage(b, "/runs/"+bigRun) }
-func BenchmarkPipelinePage(b *testing.B)     { benchPage(b, "/pipelines/p0") }
-func BenchmarkHealthPage(b *testing.B)       { benchPage(b, "/health") }
+func BenchmarkRunsPage(b *testing.B)     { benchPage(b, "/runs") }
+func BenchmarkRunsPageDeep(b *testing.B) { benchPage(b, "/runs?before=run-050000") }
+func BenchmarkRunsPageFiltered(b *testing.B) {
+	benchPage(b, "/runs?pipeline=p3&status=failed&param=region%3Dus")
+}
+func BenchmarkRunPage(b *testing.B)      { bigServer(b); benchPage(b, "/runs/"+bigRun) }
+func BenchmarkPipelinePage(b *testing.B) { benchPage(b, "/pipelines/p0") }
+func BenchmarkHealthPage(b *testing.B)   { benchPage(b, "/health") }
 
 // BenchmarkLiveLogLatency is the time from a step printing a line to the
 // line arriving at a browser following the step's log, with the engine's

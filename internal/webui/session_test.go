@@ -122,12 +122,12 @@ func TestForgedSessionsAreRefused(t *testing.T) {
 		foreign = c.Value
 	}
 	for name, value := range map[string]string{
-		"tampered":    string(flip),
-		"other key":   foreign,
-		"garbage":     "not-base64!!",
-		"empty":       "",
-		"huge":        strings.Repeat("A", 5000),
-		"api token":   s.tokens[auth.Admin],
+		"tampered":  string(flip),
+		"other key": foreign,
+		"garbage":   "not-base64!!",
+		"empty":     "",
+		"huge":      strings.Repeat("A", 5000),
+		"api token": s.tokens[auth.Admin],
 	} {
 		req, _ := http.NewRequest("GET", s.URL+"/runs", nil)
 		req.AddCookie(&http.Cookie{Name: "baton_session", Value: value})
