@@ -1,6 +1,7 @@
 // Package schedule fires pipeline runs from the cron schedules in their
 // definitions. Every tick is recorded in the store before its run is
-// submitted, so a tick fires at most once, across restarts and reloads; ticks
+// submitted, so a tick fires at most once, across restarts and reloads, and
+// what came of it (fired, skipped, failed) once it is known; ticks
 // missed while baton was down follow the schedule's catch-up policy. A
 // pipeline's schedules can be paused in the store; a paused schedule starts
 // no run, across restarts, until resumed.
@@ -8,6 +9,7 @@ package schedule
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -97,7 +99,7 @@ func (s *Scheduler) loop(ctx context.Context, name string, sch pipeline.Schedule
 			timer.Stop()
 			return
 		case <-timer.C:
-			s.fire(ctx, name, sch, next)
+			s.fire(ctx, name, sch, next, false)
 		}
 	}
 }
@@ -132,17 +134,23 @@ func (s *Scheduler) catchUp(ctx context.Context, name string, sch pipeline.Sched
 	}
 	s.log.Info("catching up missed ticks", "pipeline", name, "cron", sch.Cron, "ticks", len(missed))
 	for _, t := range missed {
-		s.fire(ctx, name, sch, t)
+		s.fire(ctx, name, sch, t, true)
 	}
 }
 
 // fire starts the run of one tick, unless that tick fired before, the
-// pipeline's schedules are paused or the overlap policy says to skip it. A
-// tick skipped while paused is recorded all the same, so resuming does not
-// catch up on what the pause held back.
-func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule, tick time.Time) {
+// pipeline's schedules are paused or the overlap policy says to skip it,
+// and records in the store what came of the tick. A tick skipped while
+// paused is recorded all the same, so resuming does not catch up on what
+// the pause held back. catchUp marks a tick fired late, by catch-up.
+func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule, tick time.Time, catchUp bool) {
 	log := s.log.With("pipeline", name, "cron", sch.Cron, "tick", tick)
-	claimed, err := s.st.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: name, Key: sch.Key, Tick: tick, Now: s.now()})
+	// The claim lets this scheduler, and no other sharing the store, write
+	// the tick's outcome.
+	claim := rand.Text()
+	claimed, err := s.st.ScheduleTick(ctx, &store.ScheduleTickParams{
+		Pipeline: name, Key: sch.Key, Tick: tick, Now: s.now(), Claim: claim, CatchUp: catchUp,
+	})
 	if err != nil {
 		log.Error("record tick", "err", err)
 		return
@@ -150,22 +158,51 @@ func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule
 	if !claimed {
 		return // fired already, before a restart or a reload
 	}
+	outcome, runID, err := s.start(ctx, name, sch)
+	switch outcome {
+	case store.TickFired:
+		log.Info("scheduled run started", "run_id", runID, "catch_up", catchUp)
+	case store.TickSkippedPaused:
+		log.Info("tick skipped: the pipeline's schedules are paused")
+	case store.TickSkippedOverlap:
+		log.Info("tick skipped: a run of the pipeline is still going", "overlap", sch.Overlap)
+	default:
+		log.Error("scheduled run not started", "err", err)
+	}
+	o := &store.ScheduleTickOutcomeParams{
+		Pipeline: name, Key: sch.Key, Tick: tick, Claim: claim, Outcome: outcome, RunID: runID, Now: s.now(),
+	}
+	if err != nil {
+		o.Error = err.Error()
+	}
+	// What came of a tick is recorded even when the scheduler is stopping:
+	// the run may have started.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	if err := s.st.ScheduleTickSetOutcome(wctx, o); err != nil {
+		log.Error("record tick outcome", "outcome", outcome, "err", err)
+	}
+}
+
+// outcomeTimeout bounds recording a tick's outcome.
+const outcomeTimeout = 30 * time.Second
+
+// start decides a claimed tick: it starts the tick's run and returns
+// [store.TickFired] with the run's id, or returns why it did not.
+func (s *Scheduler) start(ctx context.Context, name string, sch pipeline.Schedule) (store.TickOutcome, string, error) {
 	paused, err := s.paused(ctx, name)
 	if err != nil {
-		log.Error("tick skipped: cannot tell whether the schedules are paused", "err", err)
-		return
+		return store.TickFailed, "", fmt.Errorf("cannot tell whether the schedules are paused: %w", err)
 	}
 	if paused {
-		log.Info("tick skipped: the pipeline's schedules are paused")
-		return
+		return store.TickSkippedPaused, "", nil
 	}
 	if sch.Overlap != "allow" {
 		active, err := s.st.RunList(ctx, &store.RunListParams{
 			Pipeline: name, Statuses: []store.RunStatus{store.RunQueued, store.RunRunning}, Limit: 2,
 		})
 		if err != nil {
-			log.Error("look for running runs", "err", err)
-			return
+			return store.TickFailed, "", fmt.Errorf("look for running runs: %w", err)
 		}
 		queued := 0
 		for _, r := range active {
@@ -174,16 +211,14 @@ func (s *Scheduler) fire(ctx context.Context, name string, sch pipeline.Schedule
 			}
 		}
 		if (sch.Overlap == "skip" && len(active) > 0) || (sch.Overlap == "queue" && queued > 0) {
-			log.Info("tick skipped: a run of the pipeline is still going", "overlap", sch.Overlap)
-			return
+			return store.TickSkippedOverlap, "", nil
 		}
 	}
 	run, err := s.eng.Submit(ctx, &engine.SubmitParams{Pipeline: name, Params: sch.Params, Serial: sch.Overlap == "queue"})
 	if err != nil {
-		log.Error("scheduled run not started", "err", err)
-		return
+		return store.TickFailed, "", err
 	}
-	log.Info("scheduled run started", "run_id", run.ID)
+	return store.TickFired, run.ID, nil
 }
 
 // paused reports whether a pipeline's schedules are paused. It is read at

@@ -11,7 +11,7 @@ import (
 
 // RunPrune implements [store.Store.RunPrune], in transactions of at most
 // [store.PruneBatch] runs, so that pruning a long history never holds
-// locks for long.
+// locks for long; then it prunes schedule ticks the same way.
 func (s *Store) RunPrune(ctx context.Context, p *store.RunPruneParams) (int, error) {
 	before := sqlrow.UnixNano(p.Before)
 	total, err := store.PruneInBatches(p, func() (int, error) {
@@ -23,6 +23,9 @@ func (s *Store) RunPrune(ctx context.Context, p *store.RunPruneParams) (int, err
 		})
 		return n, err
 	})
+	if err == nil {
+		err = s.pruneTicks(ctx, before)
+	}
 	if err != nil {
 		return total, fmt.Errorf("postgres: %w", err)
 	}
