@@ -108,6 +108,12 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 			*f.to = t
 		}
 	}
+	params, err := paramFilter(q["param"])
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	p.Params = params
 	rows, err := s.st.RunList(r.Context(), p)
 	if err != nil {
 		notFound := ""
@@ -122,6 +128,32 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		out[i] = runJSON(row)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// paramFilter reads the param=NAME=VALUE filters of a runs listing, each
+// name once, within the bounds every store keeps ([store.CheckRunList]).
+func paramFilter(values []string) (map[string]string, error) {
+	if len(values) == 0 {
+		return nil, nil
+	}
+	if len(values) > store.MaxRunListParams {
+		return nil, fmt.Errorf("%d params to filter on; the limit is %d", len(values), store.MaxRunListParams)
+	}
+	out := make(map[string]string, len(values))
+	for _, v := range values {
+		name, value, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, fmt.Errorf("param %.40q is not NAME=VALUE; write e.g. param=env=prod (param=env= for an empty value)", v)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("param %.40q is given twice; give each name once", name)
+		}
+		out[name] = value
+	}
+	if err := store.CheckRunList(&store.RunListParams{Params: out}); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {

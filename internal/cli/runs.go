@@ -16,13 +16,15 @@ import (
 )
 
 func runsList(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "runs list", "runs list [--pipeline NAME] [--status S] [--since T] [--until T] [--before RUN] [--limit N] [--output text|json]")
+	fs := newFlags(env, "runs list", "runs list [--pipeline NAME] [--status S] [--param NAME=VALUE]... [--since T] [--until T] [--before RUN] [--limit N] [--output text|json]")
 	pipeline := fs.String("pipeline", "", "only runs of this `pipeline`")
 	status := fs.String("status", "", "only runs in these `statuses`, comma-separated (queued,running,succeeded,failed,canceled)")
 	limit := fs.Int("limit", 20, "at most `n` runs")
 	before := fs.String("before", "", "the next page: only runs listed after this `run`, the last of the page before")
 	since := fs.String("since", "", "only runs created at or after this `time` (RFC 3339, e.g. 2026-12-01T00:00:00Z)")
 	until := fs.String("until", "", "only runs created before this `time` (RFC 3339)")
+	params := paramFlag{}
+	fs.Var(params, "param", "only runs with this param, as `NAME=VALUE` (exactly that value); repeat for several, all of which must hold")
 	output := outputFlag(fs)
 	server := remoteFlags(fs, env)
 	if err := noArgs(fs, args); err != nil {
@@ -36,6 +38,9 @@ func runsList(ctx context.Context, env *Env, args []string) error {
 		q.Set("status", *status)
 	}
 	q.Set("limit", strconv.Itoa(*limit))
+	for _, name := range slices.Sorted(maps.Keys(params)) {
+		q.Add("param", name+"="+params[name])
+	}
 	for k, v := range map[string]string{"before": *before, "since": *since, "until": *until} {
 		if v != "" {
 			q.Set(k, v)

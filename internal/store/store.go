@@ -81,8 +81,20 @@ type Store interface {
 	// with a [*RunKeyExistsError].
 	RunCreate(ctx context.Context, p *RunCreateParams) (*RunRow, error)
 	RunGet(ctx context.Context, id string) (*RunRow, error)
-	// RunList returns runs newest first.
+	// RunList returns runs newest first. A p.Params over the bounds of
+	// [CheckRunList] is refused, and nothing is read.
 	RunList(ctx context.Context, p *RunListParams) ([]*RunRow, error)
+	// RunStats returns how the runs created within p's bounds stand,
+	// one [RunDayStats] for each UTC day of creation and pipeline that has
+	// runs, by day and then pipeline: how many are in each status, and
+	// the 50th and 95th percentiles of the time the ended ones that had
+	// started took. Every store counts with [RunStatsTally].
+	RunStats(ctx context.Context, p *RunStatsParams) ([]*RunDayStats, error)
+	// RunCount returns how many runs, over all runs, are in each of
+	// statuses: every status asked for is in the map, 0 when no run is in
+	// it; no statuses asks for each of [AllRunStatuses]. A status that is
+	// none of them is refused ([CheckRunStatuses]).
+	RunCount(ctx context.Context, statuses []RunStatus) (map[RunStatus]int, error)
 	// RunSetStatus moves a run to a new status. A terminal run cannot move:
 	// that is ErrConflict. Moving to a terminal status ends, in the same
 	// transaction, every step of the run that has not ended (canceled) and
@@ -95,7 +107,9 @@ type Store interface {
 	// RunPrune deletes the terminal runs that finished before p.Before,
 	// with their steps, attempts and logs, and returns how many runs it
 	// deleted. A run that has not finished is never deleted, nor one with
-	// an attempt that left something not known to be removed.
+	// an attempt that left something not known to be removed. It deletes
+	// too the schedule ticks recorded before p.Before, but each
+	// schedule's latest, which catch-up counts from.
 	RunPrune(ctx context.Context, p *RunPruneParams) (int, error)
 
 	// RunClaim takes, for p.Owner until p.Until, the unfinished runs whose
@@ -151,6 +165,14 @@ type Store interface {
 	// ScheduleLastTick returns the latest recorded tick of a schedule; the
 	// zero time when it never fired.
 	ScheduleLastTick(ctx context.Context, pipeline, key string) (time.Time, error)
+	// ScheduleTickSetOutcome records what came of a recorded tick. Only the
+	// claim that recorded it ([ScheduleTickParams.Claim]) may, and only
+	// once: a tick of another claim, or whose outcome is known already, is
+	// ErrConflict and nothing changes; a tick not recorded is ErrNotFound.
+	ScheduleTickSetOutcome(ctx context.Context, p *ScheduleTickOutcomeParams) error
+	// ScheduleTickList returns a schedule's recorded ticks, newest tick
+	// first; a tick whose outcome was never set is [TickUnknown].
+	ScheduleTickList(ctx context.Context, p *ScheduleTickListParams) ([]*ScheduleTickRow, error)
 
 	// SecretPut creates or replaces a secret. Value is ciphertext: the store
 	// never sees a secret in clear.
@@ -304,6 +326,10 @@ type RunListParams struct {
 	// Since and Until, when set, bound the runs' creation time: Since <=
 	// created < Until.
 	Since, Until time.Time
+	// Params, when set, keeps only the runs whose params hold every one
+	// of these names, each with exactly its value ("" too); see
+	// [CheckRunList] for its bounds.
+	Params map[string]string
 }
 
 // LeftoverStepError is the error [Store.RunSetStatus] gives a step that
@@ -468,6 +494,12 @@ type ScheduleTickParams struct {
 	Tick  time.Time
 	RunID string // the run the tick started, if any
 	Now   time.Time
+	// Claim, when set, is a value only the caller knows (a random one
+	// each call) that lets it, and no one else, set the tick's outcome
+	// with [Store.ScheduleTickSetOutcome].
+	Claim string
+	// CatchUp marks a tick fired late, by the schedule's catch-up policy.
+	CatchUp bool
 }
 
 // LogAppendParams are the arguments of [Store.LogAppend].

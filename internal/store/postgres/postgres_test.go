@@ -49,8 +49,8 @@ func fillSQL(runs int) []string {
 			SELECT 'run-' || lpad(i::text, 8, '0'), 'pipeline-' || (i %% 20), 1,
 				CASE WHEN i %% 100 = 0 THEN 'running' WHEN i %% 10 = 0 THEN 'failed' ELSE 'succeeded' END,
 				'{"n":"' || i || '"}', 'noop', %[1]d + i * 1000000000,
-				CASE WHEN i %% 100 = 0 THEN %[1]d + (i + 1) * 1000000000 ELSE 0 END,
-				CASE WHEN i %% 100 = 0 THEN 0 ELSE %[1]d + (i + 1) * 1000000000 END
+				%[1]d + (i + 1) * 1000000000,
+				CASE WHEN i %% 100 = 0 THEN 0 ELSE %[1]d + (i + 2 + i %% 60) * 1000000000 END
 			FROM generate_series(0::bigint, %[2]d - 1) AS i`, base, runs),
 		fmt.Sprintf(`INSERT INTO steps (run_id, name, idx, status)
 			SELECT 'run-' || lpad(i::text, 8, '0'), s.name, s.idx, 'pending'

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,6 +120,9 @@ func getRun(ctx context.Context, q querier, id string) (*store.RunRow, error) {
 // RunList implements [store.Store.RunList]: newest first, and among runs
 // created at the same time, by ID descending.
 func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.RunRow, error) {
+	if err := store.CheckRunList(p); err != nil {
+		return nil, fmt.Errorf("postgres: list runs: %w", err)
+	}
 	var (
 		where []string
 		args  []any
@@ -170,6 +175,16 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 	}
 	if !p.Until.IsZero() {
 		where = append(where, "created_at < "+arg(sqlrow.UnixNano(p.Until)))
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Params)) {
+		// A substring of the stored JSON (see sqlrow.ParamMatch), tested
+		// on each run the index walk meets until the page is full: the
+		// JSON operators would fail on every run with a \u0000 in a param.
+		first, later, err := sqlrow.ParamMatch(name, p.Params[name])
+		if err != nil {
+			return nil, fmt.Errorf("postgres: list runs: param %q: %w", name, err)
+		}
+		where = append(where, "(strpos(params, "+arg(first)+") > 0 OR strpos(params, "+arg(later)+") > 0)")
 	}
 	q := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {

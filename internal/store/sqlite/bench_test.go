@@ -35,8 +35,8 @@ func fill(b *testing.B, path string, runs int) {
 			SELECT printf('run-%%08d', i), 'pipeline-' || (i %% 20), 1,
 				CASE WHEN i %% 100 = 0 THEN 'running' WHEN i %% 10 = 0 THEN 'failed' ELSE 'succeeded' END,
 				'{"n":"' || i || '"}', 'noop', %[1]d + i * 1000000000,
-				CASE WHEN i %% 100 = 0 THEN %[1]d + (i + 1) * 1000000000 ELSE 0 END,
-				CASE WHEN i %% 100 = 0 THEN 0 ELSE %[1]d + (i + 1) * 1000000000 END
+				%[1]d + (i + 1) * 1000000000,
+				CASE WHEN i %% 100 = 0 THEN 0 ELSE %[1]d + (i + 2 + i %% 60) * 1000000000 END
 			FROM n`, base, runs),
 		fmt.Sprintf(`WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %d)
 			INSERT INTO steps (run_id, name, idx, status)

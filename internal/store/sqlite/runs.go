@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/store"
@@ -77,6 +79,9 @@ func (s *Store) RunGet(ctx context.Context, id string) (*store.RunRow, error) {
 // RunList implements [store.Store.RunList]: newest first, and among runs
 // created at the same time, by ID descending.
 func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.RunRow, error) {
+	if err := store.CheckRunList(p); err != nil {
+		return nil, fmt.Errorf("sqlite: list runs: %w", err)
+	}
 	var (
 		where []string
 		args  []any
@@ -115,6 +120,16 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 	if !p.Until.IsZero() {
 		where = append(where, "created_at < ?")
 		args = append(args, sqlrow.UnixNano(p.Until))
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Params)) {
+		// A substring of the stored JSON (see sqlrow.ParamMatch), tested
+		// on each run the index walk meets until the page is full.
+		first, later, err := sqlrow.ParamMatch(name, p.Params[name])
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: list runs: param %q: %w", name, err)
+		}
+		where = append(where, "(instr(params, ?) > 0 OR instr(params, ?) > 0)")
+		args = append(args, first, later)
 	}
 	q := `SELECT ` + runColumns + ` FROM runs`
 	if len(where) > 0 {

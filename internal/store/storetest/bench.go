@@ -25,8 +25,11 @@ const EnvBenchRuns = "BATON_BENCH_RUNS"
 //   - StepCycle: a one-step run from creation to its end, with its status
 //     changes, handle, outputs and two log lines; serial, and from many
 //     goroutines at once as concurrent runs do. It reports steps/s.
-//   - RunGet, RunList (the newest page, one pipeline's, one status's) on
-//     a store holding BATON_BENCH_RUNS runs of 3 steps, most of them ended;
+//   - RunGet, RunList (the newest page, one pipeline's, one status's, and
+//     by a param one run has, over every run and over one pipeline's),
+//     RunStats (over the newest [FillStatsRuns]) and RunCount (queued and
+//     running) on a store holding BATON_BENCH_RUNS runs of 3 steps, most
+//     of them ended;
 //     with a fill, also LogList (one step's lines) and LogFollow (what
 //     logs -f asks at each change), among FillLogLines lines per run;
 //     then it prunes every ended run and logs how fast.
@@ -73,6 +76,14 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testi
 			fillThrough(b, s, runs)
 		}
 		b.Logf("filled the store with %d runs in %s", runs, time.Since(start).Round(time.Millisecond))
+		for _, i := range []int{0, 1, 10, runs - 1} {
+			want := FillRun(i)
+			got, err := s.RunGet(b.Context(), want.ID)
+			if err != nil || got.Pipeline != want.Pipeline || got.Status != want.Status || got.Params["n"] != want.Params["n"] ||
+				!got.CreatedAt.Equal(want.CreatedAt) || !got.StartedAt.Equal(want.StartedAt) || !got.FinishedAt.Equal(want.FinishedAt) {
+				b.Fatalf("the fill's run %d is %+v, %v; FillRun says %+v", i, got, err, want)
+			}
+		}
 		b.Run("RunGet", func(b *testing.B) {
 			for b.Loop() {
 				if _, err := s.RunGet(b.Context(), benchRunID(rand.IntN(runs))); err != nil {
@@ -101,6 +112,9 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testi
 				}
 			})
 		}
+		// A params filter on a value one run has: the walk goes through
+		// the whole history (or the pipeline's) to fill its page.
+		rare := runs/2/20*20 + 7 // of pipeline-7
 		for _, tc := range []struct {
 			name string
 			p    store.RunListParams
@@ -108,16 +122,37 @@ func Bench(b *testing.B, open func(b *testing.B) store.Store, fill func(b *testi
 			{"RunListNewest", store.RunListParams{}},
 			{"RunListPipeline", store.RunListParams{Pipeline: "pipeline-7"}},
 			{"RunListRunning", store.RunListParams{Statuses: []store.RunStatus{store.RunRunning}}},
+			{"RunListParam", store.RunListParams{Params: map[string]string{"n": strconv.Itoa(rare)}}},
+			{"RunListParamPipeline", store.RunListParams{Pipeline: "pipeline-7", Params: map[string]string{"n": strconv.Itoa(rare)}}},
 		} {
 			b.Run(tc.name, func(b *testing.B) {
 				for b.Loop() {
 					rows, err := s.RunList(b.Context(), &tc.p)
-					if err != nil || len(rows) == 0 {
+					if err != nil || len(rows) == 0 || tc.p.Params != nil && len(rows) != 1 {
 						b.Fatalf("RunList: %d runs, %v", len(rows), err)
 					}
 				}
 			})
 		}
+		// The health page's figures over the newest runs, up to
+		// FillStatsRuns of them (a day and more of a run a second).
+		since := FillRun(max(runs-FillStatsRuns, 0)).CreatedAt
+		b.Run("RunStats", func(b *testing.B) {
+			for b.Loop() {
+				days, err := s.RunStats(b.Context(), &store.RunStatsParams{Since: since})
+				if err != nil || len(days) == 0 || days[0].Timed == 0 {
+					b.Fatalf("RunStats: %d days, %v", len(days), err)
+				}
+			}
+		})
+		b.Run("RunCount", func(b *testing.B) {
+			for b.Loop() {
+				n, err := s.RunCount(b.Context(), []store.RunStatus{store.RunQueued, store.RunRunning})
+				if err != nil || n[store.RunRunning] != (runs+99)/100 {
+					b.Fatalf("RunCount: %v, %v", n, err)
+				}
+			}
+		})
 		// Last, as it empties the store: every ended run goes, with its
 		// steps, attempts and logs, in the store's bounded batches.
 		start = time.Now()
@@ -159,24 +194,29 @@ func benchRunID(i int) string { return fmt.Sprintf("run-%08d", i) }
 
 // FillRun is run i of the runs a fill for [Bench] makes: ID run-%08d of i,
 // pipeline pipeline-(i%20), params {"n": i}, executor noop, steps fetch,
-// build and test all pending, created at FillBase + i seconds; 1 in 100
-// running (started a second after), 1 in 10 of the rest failed and the
-// others succeeded (finished a second after).
+// build and test all pending, created at FillBase + i seconds and started
+// a second after; 1 in 100 running, 1 in 10 of the rest failed and the
+// others succeeded, finished 1 + i%60 seconds after they started.
 func FillRun(i int) *store.RunRow {
 	created := FillBase.Add(time.Duration(i) * time.Second)
 	r := &store.RunRow{ID: benchRunID(i), Pipeline: fmt.Sprintf("pipeline-%d", i%20), Revision: 1,
-		Params: map[string]string{"n": strconv.Itoa(i)}, Executor: "noop", CreatedAt: created, Status: store.RunSucceeded}
+		Params: map[string]string{"n": strconv.Itoa(i)}, Executor: "noop", CreatedAt: created, Status: store.RunSucceeded,
+		StartedAt: created.Add(time.Second)}
 	switch {
 	case i%100 == 0:
-		r.Status, r.StartedAt = store.RunRunning, created.Add(time.Second)
+		r.Status = store.RunRunning
 	case i%10 == 0:
 		r.Status = store.RunFailed
 	}
 	if r.Status.Terminal() {
-		r.FinishedAt = created.Add(time.Second)
+		r.FinishedAt = r.StartedAt.Add(time.Duration(1+i%60) * time.Second)
 	}
 	return r
 }
+
+// FillStatsRuns is how many of the newest runs of a fill [Bench] times
+// RunStats over.
+const FillStatsRuns = 100000
 
 // FillLogLines is how many log lines a fill gives each run: its step build
 // has one attempt that printed them (ten million lines for a million runs).
@@ -221,5 +261,8 @@ func fillOne(s store.Store, r *store.RunRow) error {
 	if err != nil {
 		return err
 	}
-	return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.ID, Status: r.Status, Now: r.CreatedAt.Add(time.Second)})
+	if err := s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.ID, Status: store.RunRunning, Now: r.StartedAt}); err != nil || !r.Status.Terminal() {
+		return err
+	}
+	return s.RunSetStatus(ctx, &store.RunSetStatusParams{ID: r.ID, Status: r.Status, Now: r.FinishedAt})
 }

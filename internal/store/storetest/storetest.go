@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Logs", testLogs},
 		{"ScheduleTick", testScheduleTick},
 		{"ScheduleTickRace", testScheduleTickRace},
+		{"ScheduleTicks", testScheduleTicks},
 		{"Concurrent", testConcurrent},
 		{"Race", testRace},
 		{"MapsRoundTrip", testMapsRoundTrip},
@@ -91,6 +92,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ApprovalClosed", testApprovalClosed},
 		{"ApprovalInvalid", testApprovalInvalid},
 		{"ApprovalPruned", testApprovalPruned},
+		{"RunListParams", testRunListParams},
+		{"RunStats", testRunStats},
+		{"RunCount", testRunCount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
