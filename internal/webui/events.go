@@ -77,6 +77,29 @@ func (s *eventStream) write(text string) bool {
 	return true
 }
 
+// pageEvery is the least time between two updates of a page's rendered
+// parts: a step that prints all the time changes its run at every log
+// flush, and re-reading and re-rendering a run is far more work than a
+// log batch.
+const pageEvery = 500 * time.Millisecond
+
+// pace waits, if need be, so that updates are at least pageEvery apart;
+// it reports whether to go on.
+func (s *eventStream) pace(last time.Time) bool {
+	d := pageEvery - time.Since(last)
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.r.Context().Done():
+		return false
+	}
+}
+
 // wait waits for changed, at most every (a change on another server that
 // did not signal this one is seen then), or the end of the request or of
 // the stream's time. It reports whether to go on.

@@ -332,6 +332,7 @@ func (u *UI) runEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 		return
 	}
 	var last string
+	var sent time.Time
 	for {
 		changed := u.o.Engine.Changed(id)
 		d, err := u.runData(r, id)
@@ -348,13 +349,13 @@ func (u *UI) runEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 			if !s.send("live", html) {
 				return
 			}
-			last = html
+			last, sent = html, time.Now()
 		}
 		if d.Ended {
 			s.send("end", string(d.Run.Status))
 			return
 		}
-		if !s.wait(changed, 2*time.Second) {
+		if !s.wait(changed, 2*time.Second) || !s.pace(sent) {
 			return
 		}
 	}

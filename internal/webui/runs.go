@@ -241,6 +241,7 @@ func (u *UI) runsEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 		return
 	}
 	var last string
+	var sent time.Time
 	for {
 		changed := u.o.Engine.Changed("")
 		d := &runsData{Filter: f}
@@ -257,9 +258,9 @@ func (u *UI) runsEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 			if !s.send("rows", html) {
 				return
 			}
-			last = html
+			last, sent = html, time.Now()
 		}
-		if !s.wait(changed, 2*time.Second) {
+		if !s.wait(changed, 2*time.Second) || !s.pace(sent) {
 			return
 		}
 	}
