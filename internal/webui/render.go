@@ -51,6 +51,7 @@ func parsePages() (*pages, error) {
 		"dur":      fmtDuration,
 		"clock":    clock,
 		"rfc3339":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"hms":      func(t time.Time) string { return t.UTC().Format("15:04:05.000") },
 		"statusOf": statusClass,
 		"add":      func(a, b int) int { return a + b },
 		"rowsOf":   func(rows []runRow) *runsData { return &runsData{Rows: rows} },
