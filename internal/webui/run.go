@@ -6,6 +6,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
@@ -299,8 +300,8 @@ func graphOf(spec *pipeline.Spec, run *api.Run) *graphView {
 	return v
 }
 
-// stepSummary is the line under a step's name in the graph: how long it
-// took and how many tries.
+// stepSummary is what the graph says of a step after its status: how long
+// it took and how many tries; "" before it started.
 func stepSummary(s *api.Step) string {
 	var out string
 	if s.StartedAt != nil {
@@ -313,10 +314,7 @@ func stepSummary(s *api.Step) string {
 	if n := len(s.Attempts); n > 1 {
 		out += fmt.Sprintf(" · %d tries", n)
 	}
-	if out == "" {
-		out = string(s.Status)
-	}
-	return out
+	return strings.TrimPrefix(out, " · ")
 }
 
 // runEvents streams a run's changing parts: the graph, the steps and the

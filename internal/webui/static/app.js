@@ -76,7 +76,9 @@ function applySearch() {
   for (const li of list.children) {
     if (li.classList.contains("attempt")) continue;
     all++;
-    const hit = q === "" || li.textContent.toLowerCase().includes(q);
+    // The line's own text: not its time, nor the stream's label.
+    const tx = li.querySelector(".tx");
+    const hit = q === "" || (tx !== null && tx.textContent.toLowerCase().includes(q));
     li.hidden = !hit;
     if (hit) shown++;
   }
