@@ -111,7 +111,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, usr *user, code int,
 		v.Title, v.Nav = t.title()
 	}
 	var buf bytes.Buffer
-	if err := u.pages.byName[name].ExecuteTemplate(&buf, "base.html", v); err != nil {
+	p, err := u.pages()
+	if err == nil {
+		err = p.byName[name].ExecuteTemplate(&buf, "base.html", v)
+	}
+	if err != nil {
 		u.log.Error("web ui: render", "page", name, "err", err)
 		http.Error(w, "the page could not be rendered; the server's log has the details", http.StatusInternalServerError)
 		return
@@ -126,7 +130,11 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, usr *user, code int,
 // fragment renders one named template of a page, for live updates.
 func (u *UI) fragment(page, name string, data any) (string, error) {
 	var buf bytes.Buffer
-	if err := u.pages.byName[page].ExecuteTemplate(&buf, name, data); err != nil {
+	p, err := u.pages()
+	if err != nil {
+		return "", err
+	}
+	if err := p.byName[page].ExecuteTemplate(&buf, name, data); err != nil {
 		return "", err
 	}
 	return buf.String(), nil
@@ -164,7 +172,7 @@ func (u *UI) static(w http.ResponseWriter, r *http.Request) {
 	default:
 		w.Header().Set("Content-Type", "application/octet-stream")
 	}
-	if r.URL.Query().Get("v") == u.pages.static[name] {
+	if p, err := u.pages(); err == nil && r.URL.Query().Get("v") == p.static[name] {
 		w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	} else {
 		w.Header().Set("Cache-Control", "no-cache")

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/baton-dev/baton/internal/auth"
@@ -58,7 +59,11 @@ type UI struct {
 	o     Options
 	log   *slog.Logger
 	mux   *http.ServeMux
-	pages *pages
+	// pages are parsed at the first request that needs them: a server
+	// whose UI nobody opens does not hold them (idle memory).
+	pagesOnce sync.Once
+	pagesVal  *pages
+	pagesErr  error
 	// devCSRF is the CSRF secret without sessions (--dev).
 	devCSRF [32]byte
 }
@@ -80,11 +85,7 @@ func New(o Options) (*UI, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	p, err := parsePages()
-	if err != nil {
-		return nil, err
-	}
-	u := &UI{o: o, log: o.Logger, mux: http.NewServeMux(), pages: p}
+	u := &UI{o: o, log: o.Logger, mux: http.NewServeMux()}
 	_, _ = rand.Read(u.devCSRF[:])
 	u.routes()
 	return u, nil
@@ -199,4 +200,10 @@ func (u *UI) audit(ctx context.Context, usr *user, action, target, detail string
 	if err != nil {
 		u.log.Error("audit", "action", action, "target", target, "err", err)
 	}
+}
+
+// pages returns the parsed templates, parsing them the first time.
+func (u *UI) pages() (*pages, error) {
+	u.pagesOnce.Do(func() { u.pagesVal, u.pagesErr = parsePages() })
+	return u.pagesVal, u.pagesErr
 }
