@@ -66,16 +66,18 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 			l.log.Error("reload queue triggers", "err", err)
 		}
 	}
+	// A stop asked for while starting (SIGTERM, or the test's cancel)
+	// ends the server cleanly, not with the error of the step it cut.
 	if err := l.eng.Recover(ctx); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	if err := sched.Reload(ctx); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	defer sched.Stop()
 	defer startDeliverer(ctx, l)()
 	if err := queues.Reload(ctx); err != nil {
-		return err
+		return stoppedOr(ctx, err)
 	}
 	defer queues.Stop()
 	if cfg.Retention > 0 {
@@ -97,4 +99,13 @@ func runServer(ctx context.Context, env *Env, args []string) error {
 	<-ctx.Done()
 	l.log.Info("shutting down; running steps keep running and are picked up at the next start")
 	return nil
+}
+
+// stoppedOr is nil when ctx was cancelled, the server being asked to stop,
+// else err.
+func stoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
 }
