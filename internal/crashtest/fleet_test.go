@@ -181,7 +181,7 @@ func TestPausedServerFenced(t *testing.T) {
 	defer wake()
 	// The other server takes the run once the lease ends; the paused one
 	// wakes while the new owner drives it.
-	waitUntil(t, time.Minute, "the run's second step to run again under the new owner", func() bool {
+	waitUntil(t, 3*time.Minute, "the run's second step to run again under the new owner", func() bool {
 		r := b.run(ids[0])
 		return len(r.Steps) > 1 && len(r.Steps[1].Attempts) > 0 && logHas(b, ids[0], "two", "") && strings.Contains(b.tail(len(b.logs)-1, 200), "taking over runs")
 	})
