@@ -230,3 +230,24 @@ func TestDevModeOpensTheUIOnLoopbackOnly(t *testing.T) {
 		t.Fatalf("dev form from another origin: %d", code)
 	}
 }
+
+func TestUnknownAPIPathsStayJSON(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	resp, err := http.Get(s.URL + "/api/v1/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("unknown API path: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	resp, err = http.Get(s.URL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz with the UI mounted: %d", resp.StatusCode)
+	}
+}
