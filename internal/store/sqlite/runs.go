@@ -110,7 +110,9 @@ func (s *Store) RunList(ctx context.Context, p *store.RunListParams) ([]*store.R
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: list runs: %w", err)
 		}
-		where = append(where, "(created_at < ? OR created_at = ? AND id < ?)")
+		// The first term bounds the index walk (the OR alone makes
+		// SQLite start from the newest run, however deep the page).
+		where = append(where, "created_at <= ? AND (created_at < ? OR id < ?)")
 		args = append(args, created, created, p.Before)
 	}
 	if !p.Since.IsZero() {
