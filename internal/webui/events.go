@@ -16,6 +16,10 @@ type eventStream struct {
 	rc *http.ResponseController
 	// start is when the stream began; see maxStreamTime.
 	start time.Time
+	// gather is how long a change waits for the ones that follow it, so
+	// that a burst makes one update; 0 for log lines, which are sent as
+	// soon as they are stored.
+	gather time.Duration
 }
 
 // writeTimeout bounds each send.
@@ -35,7 +39,7 @@ func (u *UI) startEvents(w http.ResponseWriter, r *http.Request) (*eventStream, 
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	s := &eventStream{w: w, r: r, rc: rc, start: time.Now()}
+	s := &eventStream{w: w, r: r, rc: rc, start: time.Now(), gather: 20 * time.Millisecond}
 	// Ask the browser to wait 2 s before reconnecting after a cut.
 	if !s.write("retry: 2000\n\n") {
 		return nil, false
@@ -111,8 +115,9 @@ func (s *eventStream) wait(changed <-chan struct{}, every time.Duration) bool {
 	defer t.Stop()
 	select {
 	case <-changed:
-		// Gather a burst of changes into one update.
-		time.Sleep(20 * time.Millisecond)
+		if s.gather > 0 {
+			time.Sleep(s.gather)
+		}
 		return true
 	case <-t.C:
 		return true

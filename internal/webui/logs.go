@@ -119,6 +119,7 @@ func (u *UI) logEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 	if !ok {
 		return
 	}
+	s.gather = 0
 	prev := 0
 	for {
 		changed := u.o.Engine.Changed(runID)
