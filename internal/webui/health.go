@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/baton-dev/baton/internal/metrics"
@@ -27,6 +28,9 @@ type healthData struct {
 	Dead            []runRow
 	Leftovers       []leftover
 	Queues          []metrics.QueueCount
+	// StatsAt is when the per-day statistics were read: they are kept for
+	// statsTTL, since reading them reads every run of the window.
+	StatsAt time.Time
 }
 
 func (d *healthData) title() (string, string) { return "Health", "health" }
@@ -69,11 +73,12 @@ func (u *UI) healthPage(w http.ResponseWriter, r *http.Request, usr *user) {
 	}
 	now := u.o.Now().UTC()
 	since := now.Truncate(24*time.Hour).AddDate(0, 0, -(d.Days - 1))
-	stats, err := u.o.Store.RunStats(ctx, &store.RunStatsParams{Since: since})
+	stats, at, err := u.runStats(r, since)
 	if err != nil {
 		u.storeFail(w, r, usr, err)
 		return
 	}
+	d.StatsAt = at
 	counts, err := u.o.Store.RunCount(ctx, []store.RunStatus{store.RunQueued, store.RunRunning})
 	if err != nil {
 		u.storeFail(w, r, usr, err)
@@ -178,4 +183,33 @@ func chartOf(stats []*store.RunDayStats, since time.Time, days int) *dayChart {
 		c.Bars = append(c.Bars, b)
 	}
 	return c
+}
+
+// statsTTL is how long the health page's per-day statistics are kept.
+const statsTTL = 30 * time.Second
+
+// statsCache keeps the latest statistics of each window start.
+type statsCache struct {
+	mu    sync.Mutex
+	since time.Time
+	at    time.Time
+	stats []*store.RunDayStats
+}
+
+// runStats returns the statistics of the runs created since since, read
+// from the store at most every statsTTL, and when they were read.
+func (u *UI) runStats(r *http.Request, since time.Time) ([]*store.RunDayStats, time.Time, error) {
+	c := &u.stats
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := u.o.Now()
+	if c.since.Equal(since) && now.Sub(c.at) < statsTTL && !now.Before(c.at) {
+		return c.stats, c.at, nil
+	}
+	stats, err := u.o.Store.RunStats(r.Context(), &store.RunStatsParams{Since: since})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	c.since, c.at, c.stats = since, now, stats
+	return stats, now, nil
 }

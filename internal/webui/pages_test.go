@@ -2,8 +2,10 @@ package webui_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,4 +98,33 @@ func TestHealthCountsRunsAndLeftovers(t *testing.T) {
 		}
 	}
 	_ = page
+}
+
+// The health page's per-day statistics are read at most every 30 s: a run
+// that arrives meanwhile shows once they are read again.
+func TestHealthStatisticsAreKeptThirtySeconds(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Now()
+	s := newServerWith(t, serverOptions{now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now }})
+	s.seedRuns(3)
+	b := s.signedIn(auth.Viewer)
+	row := func(n int) string {
+		return fmt.Sprintf("<td><a href=\"/runs?pipeline=seed\">seed</a></td><td>%d</td>", n)
+	}
+	if _, page, _ := b.get("/health"); !strings.Contains(page, row(3)) {
+		t.Fatalf("first read:\n%s", page)
+	}
+	if _, err := s.st.RunCreate(context.Background(), &store.RunCreateParams{ID: "late", Pipeline: "seed", Revision: 1, Steps: []string{"only"}, Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page, _ := b.get("/health"); !strings.Contains(page, row(3)) || !strings.Contains(page, `<span class="big">1</span> queued`) {
+		t.Fatalf("within 30 s the statistics are the kept ones, the queue is live:\n%s", page)
+	}
+	mu.Lock()
+	now = now.Add(31 * time.Second)
+	mu.Unlock()
+	if _, page, _ := b.get("/health"); !strings.Contains(page, row(4)) {
+		t.Fatalf("after 30 s:\n%s", page)
+	}
 }

@@ -56,14 +56,16 @@ type Options struct {
 
 // UI serves the web UI. Mount it at / of the API's handler.
 type UI struct {
-	o     Options
-	log   *slog.Logger
-	mux   *http.ServeMux
+	o   Options
+	log *slog.Logger
+	mux *http.ServeMux
 	// pages are parsed at the first request that needs them: a server
 	// whose UI nobody opens does not hold them (idle memory).
 	pagesOnce sync.Once
 	pagesVal  *pages
 	pagesErr  error
+	// stats keeps the health page's statistics a little while.
+	stats statsCache
 	// devCSRF is the CSRF secret without sessions (--dev).
 	devCSRF [32]byte
 }
