@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/store"
@@ -205,6 +204,3 @@ func (u *UI) signout(w http.ResponseWriter, r *http.Request, usr *user) {
 	clearSession(w, r)
 	http.Redirect(w, r, "/signin", http.StatusSeeOther)
 }
-
-// sessionLifetime is shown on the sign-in page.
-func (u *UI) sessionLifetime() time.Duration { return u.o.SessionTTL }
