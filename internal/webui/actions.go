@@ -106,7 +106,17 @@ func (u *UI) decide(w http.ResponseWriter, r *http.Request, usr *user) {
 		u.fail(w, r, usr, http.StatusBadRequest, "Choose Approve or Reject.")
 		return
 	}
-	_, err := u.o.Engine.Decide(r.Context(), &engine.DecideParams{RunID: id, Step: step, Approve: approve, By: usr.Name, Reason: r.PostForm.Get("reason")})
+	values, err := formValues(r.PostForm.Get("values"))
+	if err != nil {
+		u.fail(w, r, usr, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !approve && len(values) > 0 {
+		u.fail(w, r, usr, http.StatusBadRequest, "Values go with an approval only; clear them to reject.")
+		return
+	}
+	_, err = u.o.Engine.Decide(r.Context(), &engine.DecideParams{RunID: id, Step: step, Approve: approve, By: usr.Name,
+		Reason: r.PostForm.Get("reason"), Values: values})
 	var closed *store.ApprovalClosedError
 	switch {
 	case errors.As(err, &closed):
@@ -120,6 +130,31 @@ func (u *UI) decide(w http.ResponseWriter, r *http.Request, usr *user) {
 	if approve {
 		verb = "approved"
 	}
-	u.audit(r.Context(), usr, "run.approval", id, verb+" step "+step+" (web ui)")
+	detail := verb + " step " + step
+	if len(values) > 0 {
+		// Names, not values: values may be anything the operator typed.
+		detail += fmt.Sprintf(" with %d values", len(values))
+	}
+	u.audit(r.Context(), usr, "run.approval", id, detail+" (web ui)")
 	http.Redirect(w, r, runURL(id), http.StatusSeeOther)
+}
+
+// formValues reads an approval's values: NAME=VALUE lines, blank lines
+// skipped. The engine checks the names and sizes as the API's are.
+func formValues(text string) (map[string]string, error) {
+	values := make(map[string]string)
+	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if name = strings.TrimSpace(name); !ok || name == "" {
+			return nil, fmt.Errorf("Line %d of the values is not NAME=VALUE.", i+1)
+		}
+		if _, dup := values[name]; dup {
+			return nil, fmt.Errorf("Value %.64q is given twice.", name)
+		}
+		values[name] = value
+	}
+	return values, nil
 }

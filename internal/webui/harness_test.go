@@ -249,3 +249,15 @@ func (s *server) waitStep(runID, step string, status store.StepStatus) {
 	}
 	s.t.Fatalf("step %s of run %s never %s", step, runID, status)
 }
+
+// waitFor polls cond until it holds, for at most a minute.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within a minute", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -108,7 +108,7 @@ func (u *UI) runData(r *http.Request, id string) (*runData, error) {
 		d.StepNames = append(d.StepNames, st.Name)
 	}
 	for i := range run.Steps {
-		if a := run.Steps[i].Approval; a != nil && !a.Decided && run.Steps[i].Status == store.StepRunning {
+		if a := run.Steps[i].Approval; a != nil && !a.Decided && !run.Steps[i].Status.Terminal() {
 			d.Pending = append(d.Pending, &run.Steps[i])
 		}
 	}
