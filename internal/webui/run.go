@@ -33,6 +33,10 @@ type runData struct {
 	Log       *logView
 	// Pending are steps that wait for a decision.
 	Pending []*api.Step
+	// LogStep is the step whose log the page shows when it names none:
+	// the live part carries it, so the page follows the run from step to
+	// step.
+	LogStep string
 }
 
 func (d *runData) title() (string, string) { return "Run " + d.Run.ID, "runs" }
@@ -64,7 +68,7 @@ func (u *UI) runPage(w http.ResponseWriter, r *http.Request, usr *user) {
 	}
 	step := r.URL.Query().Get("step")
 	if step == "" {
-		step = defaultLogStep(d.Run)
+		step = d.LogStep
 	}
 	if step != "" {
 		if d.Log, err = u.logView(r, d.Run, step); err != nil {
@@ -91,7 +95,7 @@ func (u *UI) runData(r *http.Request, id string) (*runData, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &runData{Run: run, Spec: spec, Ended: runEnded(run.Status)}
+	d := &runData{Run: run, Spec: spec, Ended: runEnded(run.Status), LogStep: defaultLogStep(run)}
 	d.Graph = graphOf(spec, run)
 	d.Timeline = timelineOf(run, u.o.Now())
 	d.Vars = varsOf(spec, run)

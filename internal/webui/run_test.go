@@ -122,6 +122,7 @@ func TestRunPageFollowsTheRunAndItsLog(t *testing.T) {
 		`data-step="first"`, `class="node s-succeeded" data-step="first"`, `class="node s-running" data-step="wait"`,
 		`class="node s-pending" data-step="last"`, "Log of wait", "waiting", `data-live="/runs/` + id + `/steps/wait/log/events?after=`,
 		`data-live="/runs/` + id + `/events"`, "<code>seen</code>", "step first",
+		`id="logstep" data-step="wait"`, `id="log" aria-labelledby="log-h" class="log" data-step="wait"`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("run page lacks %s:\n%s", want, page)

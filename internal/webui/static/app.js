@@ -32,7 +32,17 @@ function liveRun() {
   const live = document.getElementById("live");
   if (!live || !live.dataset.live) return;
   follow(live.dataset.live, {
-    live: (html) => swap(live, html),
+    live: (html) => {
+      swap(live, html);
+      // Unless the address names a step, the log follows the run: when
+      // another step becomes the one to show, load the page for it.
+      const want = document.getElementById("logstep");
+      const have = document.getElementById("log");
+      const named = new URLSearchParams(location.search).has("step");
+      if (!named && want && want.dataset.step !== "" && (!have || have.dataset.step !== want.dataset.step)) {
+        location.reload();
+      }
+    },
     end: (_, es) => {
       es.close();
       // The run ended: load the page once more for what only a whole page
