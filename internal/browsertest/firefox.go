@@ -273,20 +273,22 @@ func (f *Firefox) Eval(expr string) (any, error) {
 	return r.Result.Value, nil
 }
 
-// WaitTrue evaluates expr until it is true, for up to TabTimeout.
+// WaitTrue evaluates expr until it is true, for up to TabTimeout. A script
+// that throws (the page may be between two loads) counts as not yet.
 func (f *Firefox) WaitTrue(expr string) error {
 	deadline := time.Now().Add(TabTimeout)
 	var last any
+	var lastErr error
 	for time.Now().Before(deadline) {
 		v, err := f.Eval(expr)
-		if err != nil {
-			return err
-		}
-		if v == true {
+		if err == nil && v == true {
 			return nil
 		}
-		last = v
+		last, lastErr = v, err
 		time.Sleep(50 * time.Millisecond)
+	}
+	if lastErr != nil {
+		return fmt.Errorf("firefox: %s not true after %s: %w", expr, TabTimeout, lastErr)
 	}
 	return fmt.Errorf("firefox: %s still %v after %s", expr, last, TabTimeout)
 }

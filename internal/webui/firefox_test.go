@@ -44,8 +44,10 @@ func TestFirefox(t *testing.T) {
 	must(f.Navigate(s.URL + "/pipelines/gated"))
 	js(`document.querySelector("input[name='param.who']").value = "<img src=x onerror=window.__pwned=1>"; document.getElementById("start").click(); true`)
 	must(f.WaitTrue(`location.pathname.startsWith("/runs/") && document.querySelector("a.node[data-step=wait]") !== null`))
+	// Scripts below run between the page's own reloads: each wait is
+	// retried until it holds.
 	if err := f.WaitTrue(`document.querySelector("a.node[data-step=wait]").classList.contains("s-running") && document.getElementById("loglines").textContent.includes("waiting")`); err != nil {
-		t.Fatalf("%v\n%v\n%v", err, js(`document.querySelector("a.node[data-step=wait]").getAttribute("class")`), js(`document.getElementById("log").outerHTML`))
+		t.Fatalf("%v\n%v\n%v", err, js(`document.querySelector("a.node[data-step=wait]")?.getAttribute("class")`), js(`document.getElementById("log")?.outerHTML`))
 	}
 
 	// Watch the page: what it shows is noted in sessionStorage, which

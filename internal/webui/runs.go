@@ -268,6 +268,9 @@ func (u *UI) runsEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 
 // storeFail shows a store error without its internals.
 func (u *UI) storeFail(w http.ResponseWriter, r *http.Request, usr *user, err error) {
+	if r.Context().Err() != nil {
+		return // the browser went away (a reload, a closed tab): nobody to answer
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		u.fail(w, r, usr, http.StatusNotFound, "There is no such thing here; it may have been pruned.")
 		return

@@ -40,21 +40,32 @@ function liveRun() {
       const have = document.getElementById("log");
       const named = new URLSearchParams(location.search).has("step");
       if (!named && want && want.dataset.step !== "" && (!have || have.dataset.step !== want.dataset.step)) {
-        location.reload();
+        // Not before the log shown has all its lines: its stream ends
+        // once the step's last line was sent.
+        if (logFollowing) reloadAfterLog = true;
+        else location.reload();
       }
     },
     end: (_, es) => {
       es.close();
       // The run ended: load the page once more for what only a whole page
-      // shows (its variables, notifications, the re-run form).
-      setTimeout(() => location.reload(), 300);
+      // shows (its variables, notifications, the re-run form), once the
+      // log shown has all its lines.
+      if (logFollowing) reloadAfterLog = true;
+      else setTimeout(() => location.reload(), 300);
     },
   });
 }
 
+// logFollowing is set while the page streams a step's log; reloadAfterLog
+// asks for a reload once that stream has ended.
+let logFollowing = false;
+let reloadAfterLog = false;
+
 function liveLog() {
   const list = document.getElementById("loglines");
   if (!list || !list.dataset.live) return;
+  logFollowing = true;
   const none = document.getElementById("lognone");
   const pinned = () => window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
   follow(list.dataset.live, {
@@ -71,6 +82,8 @@ function liveLog() {
       es.close();
       list.removeAttribute("data-live");
       list.classList.add("ended");
+      logFollowing = false;
+      if (reloadAfterLog) location.reload();
     },
   });
 }
