@@ -125,3 +125,34 @@ func (s *eventStream) wait(changed <-chan struct{}, every time.Duration) bool {
 		return false
 	}
 }
+
+// sendRendered sends what render gives as event, and again, when it
+// differs, after each change of runID ("" for any run), at most every
+// pageEvery. A render that says end (the run's final status) ends the
+// stream with an "end" event carrying it; one that fails ends it with an
+// "error" event that names nothing of the failure, which render logs.
+func (u *UI) sendRendered(s *eventStream, runID, event string, render func() (html, end string, err error)) {
+	var last string
+	var sent time.Time
+	for {
+		changed := u.o.Engine.Changed(runID)
+		html, end, err := render()
+		if err != nil {
+			s.send("error", "this page cannot be read now; reload it")
+			return
+		}
+		if html != last {
+			if !s.send(event, html) {
+				return
+			}
+			last, sent = html, time.Now()
+		}
+		if end != "" {
+			s.send("end", end)
+			return
+		}
+		if !s.wait(changed, 2*time.Second) || !s.pace(sent) {
+			return
+		}
+	}
+}

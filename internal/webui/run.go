@@ -333,34 +333,23 @@ func (u *UI) runEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 	if !ok {
 		return
 	}
-	var last string
-	var sent time.Time
-	for {
-		changed := u.o.Engine.Changed(id)
+	u.sendRendered(s, id, "live", func() (string, string, error) {
 		d, err := u.runData(r, id)
 		if err != nil {
-			s.send("error", "the run cannot be read now")
-			return
+			u.log.Error("web ui: read run", "run_id", id, "err", err)
+			return "", "", err
 		}
 		html, err := u.fragment("run", "live", &view{User: usr, CSRF: u.csrfToken(usr), Data: d})
 		if err != nil {
 			u.log.Error("web ui: render run", "err", err)
-			return
+			return "", "", err
 		}
-		if html != last {
-			if !s.send("live", html) {
-				return
-			}
-			last, sent = html, time.Now()
-		}
+		end := ""
 		if d.Ended {
-			s.send("end", string(d.Run.Status))
-			return
+			end = string(d.Run.Status)
 		}
-		if !s.wait(changed, 2*time.Second) || !s.pace(sent) {
-			return
-		}
-	}
+		return html, end, nil
+	})
 }
 
 // noStepError is a step a run does not have.

@@ -198,6 +198,7 @@ func (u *UI) runsPage(w http.ResponseWriter, r *http.Request, usr *user) {
 			return
 		}
 		d.Error = bad.msg
+		d.Live = false // nothing to follow
 	}
 	u.render(w, r, usr, code, "runs", d)
 }
@@ -240,30 +241,21 @@ func (u *UI) runsEvents(w http.ResponseWriter, r *http.Request, usr *user) {
 	if !ok {
 		return
 	}
-	var last string
-	var sent time.Time
-	for {
-		changed := u.o.Engine.Changed("")
+	u.sendRendered(s, "", "rows", func() (string, string, error) {
 		d := &runsData{Filter: f}
 		if err := u.listRuns(r, f, d); err != nil {
-			s.send("error", "the list cannot be read now")
-			return
+			var bad *badFilter
+			if !errors.As(err, &bad) {
+				u.log.Error("web ui: list runs", "err", err)
+			}
+			return "", "", err
 		}
 		html, err := u.fragment("runs", "runrows", d)
 		if err != nil {
 			u.log.Error("web ui: render runs", "err", err)
-			return
 		}
-		if html != last {
-			if !s.send("rows", html) {
-				return
-			}
-			last, sent = html, time.Now()
-		}
-		if !s.wait(changed, 2*time.Second) || !s.pace(sent) {
-			return
-		}
-	}
+		return html, "", err
+	})
 }
 
 // storeFail shows a store error without its internals.

@@ -131,7 +131,7 @@ func TestRunsListPagesAndFilters(t *testing.T) {
 		"param=a%3D1&param=b%3D1&param=c%3D1&param=d%3D1&param=e%3D1&param=f%3D1&param=g%3D1&param=h%3D1&param=i%3D1": "at most 8",
 	} {
 		code, page, _ := b.get("/runs?" + q)
-		if code != http.StatusBadRequest || !strings.Contains(page, want) || len(listed(page)) != 0 {
+		if code != http.StatusBadRequest || !strings.Contains(page, want) || len(listed(page)) != 0 || strings.Contains(page, "data-live") {
 			t.Errorf("%s: %d, want 400 saying %q", q, code, want)
 		}
 	}
