@@ -182,6 +182,10 @@ func TestBrowser(t *testing.T) {
 		u.wait(t, tab, `location.hash === "#main"`, "the skip link followed")
 		u.do(t, tab, chromedp.Focus(chromedp.CSS(`a.node[data-step="lint"]`)))
 		u.wait(t, tab, `document.activeElement.matches('a.node[data-step="lint"]')`, "the graph node focused")
+		// A live update (the running step's time ticks) keeps the focus.
+		before := u.eval(t, tab, `document.getElementById("live").textContent`)
+		u.wait(t, tab, fmt.Sprintf(`document.getElementById("live").textContent !== %q`, before), "a live update of the run")
+		u.wait(t, tab, `document.activeElement.matches('a.node[data-step="lint"]')`, "the graph node still focused after a live update")
 		u.do(t, tab, chromedp.KeyEvent("\r"))
 		u.wait(t, tab, `new URLSearchParams(location.search).get("step") === "lint" && document.getElementById("log-h")?.textContent.startsWith("Log of lint")`, "the log of lint")
 		u.text(t, tab, "#loglines", "lint ok")

@@ -12,11 +12,32 @@ function follow(url, on) {
   return es;
 }
 
-// swap replaces an element's children with server-rendered HTML.
+// swap replaces an element's children with server-rendered HTML. Focus
+// inside the element stays on the same control in the new content, so a
+// keyboard user does not lose their place at each live update.
 function swap(el, html) {
+  const key = focusKey(el);
   const t = document.createElement("template");
   t.innerHTML = html;
   el.replaceChildren(t.content);
+  if (key === "") return;
+  const again = el.querySelector(key);
+  if (again) again.focus({ preventScroll: true });
+}
+
+// focusKey names the focused element inside el by what stays the same
+// across renders (its id, its step, its link), or is "" when focus is
+// elsewhere or the element has nothing to name it by.
+function focusKey(el) {
+  const f = document.activeElement;
+  if (!f || f === el || !el.contains(f)) return "";
+  if (f.id) return "#" + CSS.escape(f.id);
+  const tag = f.tagName.toLowerCase();
+  for (const attr of ["data-step", "href", "name"]) {
+    const v = f.getAttribute(attr);
+    if (v !== null) return `${tag}[${attr}="${CSS.escape(v)}"]`;
+  }
+  return "";
 }
 
 function liveRuns() {
