@@ -201,6 +201,58 @@ func TestBrowser(t *testing.T) {
 		u.clean(t, tab, "the ended release run")
 	})
 
+	t.Run("ApprovalKeepsWhatIsTyped", func(t *testing.T) {
+		// A step runs beside the approval, so the live part of the page,
+		// the approval form with it, is rendered again every moment.
+		slowGate := filepath.Join(dir, "ship-gate")
+		s.apply(`
+name: ship
+steps:
+  - name: slow
+    command: ` + command(s.bb, `while [ ! -e `+slowGate+` ]; do sleep 0.05; done`) + `
+  - name: gate
+    needs: []
+    approval: {message: "Ship it?"}
+`)
+		defer os.WriteFile(slowGate, nil, 0o644)
+		run, err := s.eng.Submit(context.Background(), submit("ship"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.waitStep(run.ID, "slow", store.StepRunning)
+		tab := b.NewTab(t)
+		u.open(t, tab, "/runs/"+run.ID)
+		const form = `document.querySelector('#live form[action$="/steps/gate/approval"]')`
+		u.wait(t, tab, form+` !== null`, "the approval form")
+		u.do(t, tab,
+			chromedp.SendKeys(chromedp.CSS(`#live form[action$="/steps/gate/approval"] input[name="reason"]`), "looks good"),
+			chromedp.SendKeys(chromedp.CSS(`#live form[action$="/steps/gate/approval"] textarea[name="values"]`), "region=eu"),
+		)
+		before := u.eval(t, tab, `document.getElementById("live").textContent`)
+		u.wait(t, tab, fmt.Sprintf(`document.getElementById("live").textContent !== %q`, before), "a live update of the run")
+		if got := u.eval(t, tab, form+`.reason.value + "|" + `+form+`.values.value + "|" + (document.activeElement === `+form+`.values)`); got != "looks good|region=eu|true" {
+			t.Fatalf("after a live update the form has (reason|values|values focused) %q", got)
+		}
+		// Typing goes on where it was, and the decision carries it all.
+		u.do(t, tab, chromedp.KeyEvent("2"))
+		u.do(t, tab, chromedp.Click(chromedp.CSS(`#live form[action$="/steps/gate/approval"] button[value="approve"]`)))
+		waitFor(t, "the decision", func() bool {
+			a, err := s.st.ApprovalGet(context.Background(), run.ID, "gate")
+			return err == nil && a.Decided()
+		})
+		a, err := s.st.ApprovalGet(context.Background(), run.ID, "gate")
+		if err != nil || !a.Approved || a.Reason != "looks good" || a.Values["region"] != "eu2" {
+			t.Fatalf("decision: %v %+v", err, a)
+		}
+		if err := os.WriteFile(slowGate, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.waitRun(run.ID); got.Status != store.RunSucceeded {
+			t.Fatalf("ship run: %s", got.Status)
+		}
+		u.clean(t, tab, "the ship run's page")
+	})
+
 	t.Run("Pages", func(t *testing.T) {
 		// A second revision with a schedule, for the pipeline's diff.
 		s.apply(release(s.bb, filepath.Join(dir, "release-gate"), "schedules:\n  - cron: \"30 4 * * 1-5\"\n    overlap: queue\n"))

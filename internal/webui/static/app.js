@@ -12,30 +12,66 @@ function follow(url, on) {
   return es;
 }
 
-// swap replaces an element's children with server-rendered HTML. Focus
-// inside the element stays on the same control in the new content, so a
-// keyboard user does not lose their place at each live update.
+// swap replaces an element's children with server-rendered HTML. What the
+// user was doing inside it carries over to the new content: the text typed
+// into a field (an approval's reason) and the focus, with the caret, so a
+// live update neither loses their words nor their place.
 function swap(el, html) {
-  const key = focusKey(el);
+  const typed = [];
+  for (const f of el.querySelectorAll("input, textarea")) {
+    const at = place(el, f);
+    if (at && f.value !== f.defaultValue) typed.push([at, f.value]);
+  }
+  const focused = document.activeElement;
+  const focusAt = focused && focused !== el && el.contains(focused) ? place(el, focused) : null;
+  const caret = focusAt && typeof focused.selectionStart === "number"
+    ? [focused.selectionStart, focused.selectionEnd, focused.selectionDirection] : null;
+
   const t = document.createElement("template");
   t.innerHTML = html;
   el.replaceChildren(t.content);
-  if (key === "") return;
-  const again = el.querySelector(key);
-  if (again) again.focus({ preventScroll: true });
+
+  for (const [at, value] of typed) {
+    const f = found(el, at);
+    if (f) f.value = value;
+  }
+  const again = focusAt && found(el, focusAt);
+  if (!again) return;
+  again.focus({ preventScroll: true });
+  if (caret && typeof again.setSelectionRange === "function") again.setSelectionRange(...caret);
 }
 
-// focusKey names the focused element inside el by what stays the same
-// across renders (its id, its step, its link), or is "" when focus is
-// elsewhere or the element has nothing to name it by.
-function focusKey(el) {
-  const f = document.activeElement;
-  if (!f || f === el || !el.contains(f)) return "";
-  if (f.id) return "#" + CSS.escape(f.id);
-  const tag = f.tagName.toLowerCase();
-  for (const attr of ["data-step", "href", "name"]) {
-    const v = f.getAttribute(attr);
-    if (v !== null) return `${tag}[${attr}="${CSS.escape(v)}"]`;
+// place says where e is inside el by what stays the same from one render
+// to the next: a selector (its id, its form and name, its step, its link)
+// and which of the elements matching it e is. It is null for an element
+// with nothing to name it by.
+function place(el, e) {
+  const sel = keyOf(e);
+  if (sel === "") return null;
+  return { sel, i: [...el.querySelectorAll(sel)].indexOf(e) };
+}
+
+// found is the element at a place inside el, or null.
+function found(el, at) {
+  return el.querySelectorAll(at.sel)[at.i] || null;
+}
+
+// keyOf is a selector for elements like e.
+function keyOf(e) {
+  if (e.id) return "#" + CSS.escape(e.id);
+  const tag = e.tagName.toLowerCase();
+  const attr = (name) => `[${name}="${CSS.escape(e.getAttribute(name))}"]`;
+  if (e.hasAttribute("name")) {
+    let key = tag + attr("name");
+    if (e.hasAttribute("value") && (tag === "button" || e.type === "radio" || e.type === "checkbox")) key += attr("value");
+    const form = e.form;
+    if (form && form.hasAttribute("action")) {
+      key = `form[action="${CSS.escape(form.getAttribute("action"))}"] ` + key;
+    }
+    return key;
+  }
+  for (const name of ["data-step", "href"]) {
+    if (e.hasAttribute(name)) return tag + attr(name);
   }
   return "";
 }
