@@ -378,13 +378,23 @@ type ui struct {
 // page comes near it.
 const waitTimeout = 30 * time.Second
 
-// do runs actions in the tab, failing t on error.
+// do runs actions in the tab one by one, failing t on error. An action
+// that found its element just before a live update replaced it fails
+// before it did anything, and is tried again on the new element.
 func (u *ui) do(t *testing.T, tab context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(tab, waitTimeout)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		t.Fatal(err)
+	for _, a := range actions {
+		for {
+			err := chromedp.Do(ctx, a)
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "node with given id") || ctx.Err() != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 }
 
