@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/baton-dev/baton/internal/suggest"
@@ -76,6 +77,9 @@ func parse(fs *cmdFlags, args []string) ([]string, error) {
 // explain adds a likely flag to the flag package's "not defined" error.
 func (f *cmdFlags) explain(err error) string {
 	msg := err.Error()
+	if m, ok := f.withoutValue(msg); ok {
+		return m
+	}
 	name, ok := strings.CutPrefix(msg, "flag provided but not defined: -")
 	if !ok {
 		return msg
@@ -86,6 +90,34 @@ func (f *cmdFlags) explain(err error) string {
 		return fmt.Sprintf("%s; did you mean --%s?", msg, s)
 	}
 	return msg
+}
+
+// withoutValue drops the value from the flag package's "invalid value"
+// message for a NAME=VALUE flag, whose value may be a secret: the reason
+// says what is wrong without it.
+func (f *cmdFlags) withoutValue(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "invalid value ")
+	if !ok {
+		return "", false
+	}
+	quoted, err := strconv.QuotedPrefix(rest)
+	if err != nil {
+		return "", false
+	}
+	rest, ok = strings.CutPrefix(rest[len(quoted):], " for flag -")
+	if !ok {
+		return "", false
+	}
+	name, reason, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return "", false
+	}
+	if fl := f.Lookup(name); fl == nil {
+		return "", false
+	} else if _, params := fl.Value.(paramFlag); !params {
+		return "", false
+	}
+	return fmt.Sprintf("flag -%s: %s", name, reason), true
 }
 
 // outputFlag adds --output, checked as it is parsed: text or json.
@@ -109,7 +141,10 @@ func (o *outputFormat) Set(v string) error {
 	return errors.New("use text or json")
 }
 
-// paramFlag collects repeated -p NAME=VALUE flags.
+// paramFlag collects repeated -p NAME=VALUE flags. A name given twice is
+// refused: which of the two was meant is a guess, and a filter with both
+// could match nothing. The values are not repeated in the error, as a
+// value may be a secret.
 type paramFlag map[string]string
 
 func (p paramFlag) String() string { return "" }
@@ -118,6 +153,9 @@ func (p paramFlag) Set(v string) error {
 	name, value, ok := strings.Cut(v, "=")
 	if !ok || name == "" {
 		return fmt.Errorf("%q is not NAME=VALUE", v)
+	}
+	if _, dup := p[name]; dup {
+		return fmt.Errorf("%q is given twice; give each name once", name)
 	}
 	p[name] = value
 	return nil
