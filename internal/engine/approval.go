@@ -28,6 +28,11 @@ const approvalGrace = time.Second
 // wait on.
 func (r *runner) awaitApproval(st *pipeline.Step, outputs map[string]map[string]string) stepDone {
 	ctx := context.WithoutCancel(r.ctx)
+	// Counted from before the wait is stored, so that whoever sees it
+	// stored sees it counted too.
+	waiting := r.e.cfg.Metrics.ApprovalsWaiting.WithLabelValues(r.run.Pipeline)
+	waiting.Inc()
+	defer waiting.Dec()
 	now := r.e.cfg.Now()
 	open := &store.ApprovalOpenParams{Epoch: r.run.Lease.Epoch, RunID: r.run.ID, Step: st.Name, Message: st.Approval.Message, Since: now}
 	if st.Approval.Timeout > 0 {

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/store"
@@ -80,6 +82,10 @@ func TestApprovalApprovedValuesReachNextStep(t *testing.T) {
 	if a.Message != "Deploy to prod?" || a.Deadline.Sub(a.Since) != time.Hour {
 		t.Fatalf("stored approval: %+v", a)
 	}
+	waiting := h.eng.Metrics().ApprovalsWaiting.WithLabelValues(name)
+	if v := testutil.ToFloat64(waiting); v != 1 {
+		t.Errorf("baton_approvals_waiting while the gate waits: %v, want 1", v)
+	}
 	// The run shows the wait.
 	d := h.detail(id)
 	gate := stepByName(t, d, "gate")
@@ -95,6 +101,9 @@ func TestApprovalApprovedValuesReachNextStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitEnd(id)
+	if v := testutil.ToFloat64(waiting); v != 0 {
+		t.Errorf("baton_approvals_waiting after the decision: %v, want 0", v)
+	}
 	r := h.detail(id)
 	wantStatus(t, r, store.RunSucceeded)
 	gate = stepByName(t, r, "gate")
@@ -165,10 +174,17 @@ func TestApprovalCancelEndsWait(t *testing.T) {
 	name := h.apply(approvalPipeline(busybox(t), "cancel", `{timeout: 1h}`))
 	id := h.submit(name)
 	waitApproval(t, h.eng, h.st, id, "gate")
+	waiting := h.eng.Metrics().ApprovalsWaiting.WithLabelValues(name)
+	if v := testutil.ToFloat64(waiting); v != 1 {
+		t.Errorf("baton_approvals_waiting while the gate waits: %v, want 1", v)
+	}
 	if err := h.eng.Cancel(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
 	h.waitEnd(id)
+	if v := testutil.ToFloat64(waiting); v != 0 {
+		t.Errorf("baton_approvals_waiting after the cancel: %v, want 0", v)
+	}
 	r := h.detail(id)
 	wantStatus(t, r, store.RunCanceled)
 	if gate := stepByName(t, r, "gate"); gate.Status != store.StepCanceled {

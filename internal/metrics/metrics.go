@@ -24,6 +24,9 @@ type Metrics struct {
 	// StepsWaiting are steps ready to start that wait for one of the
 	// server's parallel slots (--max-parallel).
 	StepsWaiting prometheus.Gauge
+	// ApprovalsWaiting are steps of the runs this server drives that wait
+	// for somebody to approve or reject them, by pipeline.
+	ApprovalsWaiting *prometheus.GaugeVec
 	// RunsFailedAfterRetries are runs that failed with a step that was
 	// retried and failed still, by pipeline.
 	RunsFailedAfterRetries *prometheus.CounterVec
@@ -70,6 +73,9 @@ func New() *Metrics {
 		StepsWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "baton_steps_waiting", Help: "Steps ready to start that wait for a parallel slot (--max-parallel).",
 		}),
+		ApprovalsWaiting: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "baton_approvals_waiting", Help: "Steps of the runs this server drives that wait for an approval or a rejection, by pipeline.",
+		}, []string{"pipeline"}),
 		RunsFailedAfterRetries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "baton_runs_failed_after_retries_total",
 			Help: "Runs that failed with a step that was retried and still failed, by pipeline.",
@@ -104,7 +110,7 @@ func New() *Metrics {
 			Help: "Tries to deliver run notifications, by pipeline and outcome (delivered, failed, gave_up).",
 		}, []string{"pipeline", "outcome"}),
 	}
-	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.RunsQueued, m.StepsWaiting,
+	m.reg.MustRegister(m.RunsStarted, m.RunsFinished, m.RunsActive, m.RunsQueued, m.StepsWaiting, m.ApprovalsWaiting,
 		m.RunsFailedAfterRetries, m.Attempts, m.AttemptSeconds, m.CleanupFailures, m.StoreWriteFailures,
 		m.LogBytesDropped, m.Callbacks, m.QueueMessages, m.Notifications,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
