@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/api"
+	"github.com/baton-dev/baton/internal/config"
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/store"
 )
@@ -96,7 +97,15 @@ func runExec(ctx context.Context, env *Env, args []string) error {
 		}
 		p.update(detail)
 		if detail.Status.Terminal() {
-			return finishExec(env, *output, detail, time.Since(start))
+			took := time.Since(start)
+			if len(detail.Notifications) > 0 {
+				// No server runs on to deliver them: try each once now.
+				deliverNow(ctx, l, run.ID)
+				if detail, err = api.RunDetail(context.WithoutCancel(ctx), l.eng, l.st, run.ID); err != nil {
+					return err
+				}
+			}
+			return finishExec(env, *output, detail, took, storeName(cfg))
 		}
 		select {
 		case <-changed:
@@ -124,7 +133,15 @@ func trimInvalid(err error) error {
 	return err
 }
 
-func finishExec(env *Env, output string, run *api.Run, took time.Duration) error {
+// storeName says where the runs of cfg are kept, for a person.
+func storeName(cfg *config.Config) string {
+	if cfg.Store == "" || cfg.Store == config.StoreSQLite {
+		return cfg.DataDir
+	}
+	return "the PostgreSQL store"
+}
+
+func finishExec(env *Env, output string, run *api.Run, took time.Duration, where string) error {
 	if output == "json" {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
@@ -140,6 +157,13 @@ func finishExec(env *Env, output string, run *api.Run, took time.Duration) error
 			fmt.Fprintln(env.Stdout, "variables:")
 			for _, k := range slices.Sorted(maps.Keys(run.Variables)) {
 				fmt.Fprintf(env.Stdout, "  %s=%s\n", k, api.EscapeControl(run.Variables[k]))
+			}
+		}
+		printNotifications(env.Stdout, run.Notifications)
+		for _, n := range run.Notifications {
+			if n.Status == store.NotificationPending {
+				fmt.Fprintf(env.Stdout, "undelivered notifications stay queued in %s: 'baton server' or the next 'baton exec' on it tries them again\n", where)
+				break
 			}
 		}
 	}

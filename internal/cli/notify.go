@@ -34,6 +34,52 @@ func startDeliverer(ctx context.Context, l *local) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
+// execNotifyWait bounds how long exec, once its run ended, waits for the
+// first try of each of the run's notifications: one try may take 30 s.
+const execNotifyWait = 45 * time.Second
+
+// deliverNow makes the first try of each of a run's notifications, for
+// exec, which has no server running on to deliver them later. What is not
+// delivered stays in the outbox: the next server or exec on the data dir
+// tries it again.
+func deliverNow(ctx context.Context, l *local, runID string) {
+	outbox, ok := l.st.(store.Outbox)
+	if !ok {
+		return
+	}
+	d := notify.New(notify.Config{
+		Outbox: outbox, Secret: l.vault.Get, Owner: delivererName(),
+		Log: l.log, Counter: l.eng.Metrics().Notifications,
+	})
+	ctx, cancel := context.WithTimeout(ctx, execNotifyWait)
+	defer cancel()
+	for {
+		rows, err := outbox.NotificationList(ctx, runID)
+		if err != nil || untried(rows) == 0 {
+			return
+		}
+		if d.Once(ctx) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// untried counts the notifications waiting for their first try.
+func untried(rows []*store.Notification) int {
+	n := 0
+	for _, r := range rows {
+		if r.Status == store.NotificationPending && r.Tries == 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // delivererName names this server's claims on notifications: the host, the
 // process and a random part, so two servers never share one.
 func delivererName() string {

@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,9 +13,13 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -74,6 +79,7 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitserver": waitServer,
+			"hookserver": hookServer,
 		},
 	})
 }
@@ -121,6 +127,34 @@ func waitServer(ts *testscript.TestScript, neg bool, _ []string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	ts.Fatalf("server at %s did not answer in 20s", ts.Getenv("BATON_SERVER"))
+}
+
+// hookServer receives notifications for a script: `hookserver NAME STATUS`
+// serves HTTP on loopback until the script ends, answers every request
+// with STATUS, and appends "SIGNATURE BODY" to $WORK/NAME.log, a line each;
+// $NAME is its URL.
+func hookServer(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: hookserver NAME STATUS")
+	}
+	status, err := strconv.Atoi(args[1])
+	if err != nil {
+		ts.Fatalf("status %q: %v", args[1], err)
+	}
+	logPath := ts.MkAbs(args[0] + ".log")
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		mu.Lock()
+		defer mu.Unlock()
+		if f, err := os.OpenFile(logPath, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+			fmt.Fprintf(f, "%s %s\n", r.Header.Get("X-Baton-Signature"), bytes.ReplaceAll(body, []byte("\n"), nil))
+			f.Close()
+		}
+		w.WriteHeader(status)
+	}))
+	ts.Defer(srv.Close)
+	ts.Setenv(args[0], srv.URL)
 }
 
 // writeSelfSignedCert writes cert.pem and key.pem for 127.0.0.1 into dir, for
