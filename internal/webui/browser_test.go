@@ -210,6 +210,8 @@ name: ship
 steps:
   - name: slow
     command: ` + command(s.bb, `while [ ! -e `+slowGate+` ]; do sleep 0.05; done`) + `
+  - name: after
+    command: ` + command(s.bb, `echo after`) + `
   - name: gate
     needs: []
     approval: {message: "Ship it?"}
@@ -233,6 +235,17 @@ steps:
 		if got := u.eval(t, tab, form+`.reason.value + "|" + `+form+`.values.value + "|" + (document.activeElement === `+form+`.values)`); got != "looks good|region=eu|true" {
 			t.Fatalf("after a live update the form has (reason|values|values focused) %q", got)
 		}
+		// The run moves on to another step's log: the page, which would
+		// load that log, stays as it is and links to it instead.
+		u.eval(t, tab, `(window.__sameDocument = true, "")`)
+		if err := os.WriteFile(slowGate, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		u.wait(t, tab, nodeIs("after", "s-succeeded"), "step after succeeded in the graph")
+		u.wait(t, tab, `document.getElementById("lognext")?.hidden === false && document.querySelector("#lognext a").getAttribute("href") === "?step=after#log"`, "the link to the log of after")
+		if got := u.eval(t, tab, `(window.__sameDocument === true) + "|" + `+form+`.reason.value + "|" + `+form+`.values.value`); got != "true|looks good|region=eu" {
+			t.Fatalf("after the run moved on the page has (same document|reason|values) %q", got)
+		}
 		// Typing goes on where it was, and the decision carries it all.
 		u.do(t, tab, chromedp.KeyEvent("2"))
 		u.do(t, tab, chromedp.Click(chromedp.CSS(`#live form[action$="/steps/gate/approval"] button[value="approve"]`)))
@@ -243,9 +256,6 @@ steps:
 		a, err := s.st.ApprovalGet(context.Background(), run.ID, "gate")
 		if err != nil || !a.Approved || a.Reason != "looks good" || a.Values["region"] != "eu2" {
 			t.Fatalf("decision: %v %+v", err, a)
-		}
-		if err := os.WriteFile(slowGate, nil, 0o644); err != nil {
-			t.Fatal(err)
 		}
 		if got := s.waitRun(run.ID); got.Status != store.RunSucceeded {
 			t.Fatalf("ship run: %s", got.Status)

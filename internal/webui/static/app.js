@@ -97,6 +97,14 @@ function liveRun() {
       const have = document.getElementById("log");
       const named = new URLSearchParams(location.search).has("step");
       if (!named && want && want.dataset.step !== "" && (!have || have.dataset.step !== want.dataset.step)) {
+        if (editing()) {
+          // A reload would lose what the user is typing: offer the
+          // link to the other step's log instead.
+          const next = document.getElementById("lognext");
+          if (next) next.hidden = false;
+          reloadAfterLog = false;
+          return;
+        }
         // Not before the log shown has all its lines: its stream ends
         // once the step's last line was sent.
         if (logFollowing) reloadAfterLog = true;
@@ -140,9 +148,20 @@ function liveLog() {
       list.removeAttribute("data-live");
       list.classList.add("ended");
       logFollowing = false;
-      if (reloadAfterLog) location.reload();
+      if (reloadAfterLog && !editing()) location.reload();
     },
   });
+}
+
+// editing reports whether the user is at a field of the page (focused on
+// it, or has changed what it holds), which a reload would lose.
+function editing() {
+  const a = document.activeElement;
+  if (a && a.matches("input, textarea, select")) return true;
+  for (const f of document.querySelectorAll("input, textarea")) {
+    if (f.type !== "hidden" && f.value !== f.defaultValue) return true;
+  }
+  return false;
 }
 
 // applySearch shows only the log lines that contain the search text.
