@@ -500,6 +500,7 @@ func TestGroupNames(t *testing.T) {
 	t.Parallel()
 	for _, s := range []*executor.Spec{
 		{RunID: "R1", Step: "Build Image!", Attempt: 3},
+		{RunID: "20261201t101010-0a1b2c3d", Step: "deploy.12", Attempt: 2}, // a fan-out instance
 		{RunID: strings.Repeat("x", 80), Step: "--", Attempt: 1},
 		{RunID: "-", Step: "_", Attempt: 1},
 	} {

@@ -61,6 +61,7 @@ func TestJobNames(t *testing.T) {
 		{RunID: strings.Repeat("long", 40), Step: strings.Repeat("x", 63), Attempt: 3},
 		{RunID: "___", Step: "...", Attempt: 0},
 		{RunID: "a", Step: "b-", Attempt: 1},
+		{RunID: "20261201t101010-0a1b2c3d", Step: "deploy.12", Attempt: 2}, // a fan-out instance
 	} {
 		for range 3 {
 			name := jobName(spec)
