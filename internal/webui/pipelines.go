@@ -1,6 +1,7 @@
 package webui
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -105,6 +106,9 @@ type tickView struct {
 	Outcome string // what came of it, in words
 	Class   string // the status class that colours it
 	RunID   string // the run it fired
+	// RunGone says the run it fired was pruned since: there is no page
+	// to link to.
+	RunGone bool
 	Error   string // why it started no run
 	CatchUp bool
 }
@@ -186,7 +190,18 @@ func (u *UI) pipelinePage(w http.ResponseWriter, r *http.Request, usr *user) {
 			return
 		}
 		for _, t := range ticks {
-			v.Last = append(v.Last, tickViewOf(t))
+			tv := tickViewOf(t)
+			if tv.RunID != "" {
+				_, err := u.o.Store.RunGet(ctx, tv.RunID)
+				switch {
+				case errors.Is(err, store.ErrNotFound):
+					tv.RunGone = true
+				case err != nil:
+					u.storeFail(w, r, usr, err)
+					return
+				}
+			}
+			v.Last = append(v.Last, tv)
 		}
 		d.Schedules = append(d.Schedules, v)
 	}

@@ -129,3 +129,44 @@ steps:
 		t.Fatalf("a schedule that never ticked:\n%s", page)
 	}
 }
+
+// TestPipelinePageTickOfPrunedRun: the latest tick outlives its run's
+// pruning; it names the run without a link to a page that is gone.
+func TestPipelinePageTickOfPrunedRun(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.apply(`
+name: pruned
+schedules:
+  - cron: "@daily"
+steps:
+  - name: only
+    command: ["` + s.bb + `", "true"]
+`)
+	ctx := context.Background()
+	run, err := s.eng.Submit(ctx, submit("pruned"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitRun(run.ID)
+	tick := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	if ok, err := s.st.ScheduleTick(ctx, &store.ScheduleTickParams{Pipeline: "pruned", Key: "@daily", Tick: tick, Claim: "c", Now: tick}); err != nil || !ok {
+		t.Fatalf("ScheduleTick: %v, %v", ok, err)
+	}
+	if err := s.st.ScheduleTickSetOutcome(ctx, &store.ScheduleTickOutcomeParams{Pipeline: "pruned", Key: "@daily",
+		Tick: tick, Claim: "c", Outcome: store.TickFired, RunID: run.ID, Now: tick}); err != nil {
+		t.Fatal(err)
+	}
+	b := s.signedIn(auth.Viewer)
+	if _, page, _ := b.get("/pipelines/pruned"); !strings.Contains(page, `<a href="/runs/`+run.ID+`"`) {
+		t.Fatalf("before the prune the tick does not link its run:\n%s", page)
+	}
+	if n, err := s.st.RunPrune(ctx, &store.RunPruneParams{Before: time.Now().Add(time.Hour)}); err != nil || n != 1 {
+		t.Fatalf("prune: %d, %v", n, err)
+	}
+	_, page, _ := b.get("/pipelines/pruned")
+	row, _, _ := strings.Cut(strings.SplitN(page, `<div class="tick">`, 2)[1], "</div>")
+	if !strings.Contains(row, run.ID+" (pruned)") || strings.Contains(row, "<a ") {
+		t.Fatalf("the tick of a pruned run: %s", row)
+	}
+}
