@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/baton-dev/baton/internal/contract"
+	"github.com/baton-dev/baton/internal/mask"
 	"github.com/baton-dev/baton/internal/pipeline"
 	"github.com/baton-dev/baton/internal/store"
 )
@@ -208,6 +209,9 @@ func (e *Engine) Decide(ctx context.Context, p *DecideParams) (*store.ApprovalRo
 	if err := checkApprovalValues(p.Values, spec.EnvPrefix); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+	if err := e.checkValueSecrets(ctx, spec, p.Values); err != nil {
+		return nil, err
+	}
 	if err := e.checkClash(ctx, spec, p); err != nil {
 		return nil, err
 	}
@@ -236,6 +240,43 @@ func (e *Engine) Decide(ctx context.Context, p *DecideParams) (*store.ApprovalRo
 	e.log.Info("approval decided", "run_id", p.RunID, "step", p.Step, "decision", verb, "by", p.By)
 	e.changes.signal(p.RunID)
 	return a, nil
+}
+
+// checkValueSecrets refuses an approval's value that carries the value of
+// a secret the pipeline's steps use, in any form masking knows: values
+// become outputs, stored and shown in clear, as a step's would be refused.
+func (e *Engine) checkValueSecrets(ctx context.Context, spec *pipeline.Spec, values map[string]string) error {
+	if len(values) == 0 || e.cfg.Secrets == nil {
+		return nil
+	}
+	var secrets []string
+	seen := make(map[string]bool)
+	for _, st := range spec.Steps {
+		for _, ref := range st.Secrets {
+			if seen[ref.Name] {
+				continue
+			}
+			seen[ref.Name] = true
+			v, err := e.cfg.Secrets.Get(ctx, ref.Name)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				continue
+			case err != nil:
+				return fmt.Errorf("engine: check the values against secret %q: %w", ref.Name, err)
+			}
+			secrets = append(secrets, string(v))
+		}
+	}
+	if len(secrets) == 0 {
+		return nil
+	}
+	m := mask.New(secrets...)
+	for _, name := range slices.Sorted(mapsKeys(values)) {
+		if m.Contains(values[name]) {
+			return fmt.Errorf("%w: value %q carries the value of a secret the pipeline uses; values become outputs, stored and shown in clear, so it is refused", ErrInvalid, name)
+		}
+	}
+	return nil
 }
 
 // checkClash refuses values a step not ordered with the approval step has

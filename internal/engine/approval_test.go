@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +16,7 @@ import (
 	"github.com/baton-dev/baton/internal/engine"
 	"github.com/baton-dev/baton/internal/executor/process"
 	"github.com/baton-dev/baton/internal/store"
+	"github.com/baton-dev/baton/internal/vault"
 )
 
 // approvalPipeline: a gate waits for a decision; deploy prints what the
@@ -401,4 +404,52 @@ steps:
 	if got := h.logs(id, "after"); got != "stdout:side ok\n" {
 		t.Errorf("after printed %q", got)
 	}
+}
+
+// TestApprovalValueCarryingSecretRefused: an approval's values become
+// outputs, shown in clear, so one carrying the value of a secret the
+// pipeline's steps use, raw or in a form masking knows, is refused like a
+// step's output would be, without being repeated; nothing is decided.
+func TestApprovalValueCarryingSecretRefused(t *testing.T) {
+	t.Parallel()
+	var vlt *vault.Vault
+	h := newHarness(t, process.New(process.Options{Dir: t.TempDir()}), "", "", withVault(t, &vlt))
+	ctx := context.Background()
+	const key = "pr0d-K3y-material-77"
+	if err := vlt.Set(ctx, "prod_key", []byte(key), time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	bb := busybox(t)
+	name := h.apply(`
+name: secretgate
+steps:
+  - name: gate
+    approval: {message: "Deploy?"}
+  - name: deploy
+    secrets: [{name: prod_key}]
+    command: ["` + bb + `", "true"]
+`)
+	id := h.submit(name)
+	waitApproval(t, h.eng, h.st, id, "gate")
+	for what, value := range map[string]string{
+		"raw":        "key is " + key,
+		"base64":     base64.StdEncoding.EncodeToString([]byte(key)),
+		"url-quoted": url.QueryEscape("k=" + key + "&"),
+	} {
+		_, err := h.eng.Decide(ctx, &engine.DecideParams{RunID: id, Step: "gate", Approve: true, By: "alice", Values: map[string]string{"target": value}})
+		if !errors.Is(err, engine.ErrInvalid) || !strings.Contains(err.Error(), `value "target" carries the value of a secret`) {
+			t.Errorf("%s: %v", what, err)
+		}
+		if err != nil && strings.Contains(err.Error(), key) {
+			t.Errorf("%s: the refusal repeats the secret: %v", what, err)
+		}
+	}
+	if a, err := h.st.ApprovalGet(ctx, id, "gate"); err != nil || a.Decided() {
+		t.Fatalf("after the refusals: %v %+v", err, a)
+	}
+	if _, err := h.eng.Decide(ctx, &engine.DecideParams{RunID: id, Step: "gate", Approve: true, By: "alice", Values: map[string]string{"target": "eu-west"}}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEnd(id)
+	wantStatus(t, h.detail(id), store.RunSucceeded)
 }
