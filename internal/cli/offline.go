@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -70,26 +72,44 @@ func setLocalSecret(ctx context.Context, env *Env, dataDir, name string, value [
 	return o.audit(ctx, "secret.set", name, "")
 }
 
-// createLocalToken makes an API token in a data dir's store directly: the
-// way back in after the last admin token was revoked or lost.
-func createLocalToken(ctx context.Context, dataDir, name, roleName string) (*api.Token, error) {
+// createLocalToken makes an API token in a store directly: the way back in
+// after the last admin token was revoked or lost. The store is a data
+// dir's, which no server may be using, or, with storeURL, a PostgreSQL
+// store that servers share and may go on using meanwhile.
+func createLocalToken(ctx context.Context, dataDir, storeURL, name, roleName string) (*api.Token, error) {
 	role, err := auth.ParseRole(roleName)
 	if err != nil {
 		return nil, usageError{msg: err.Error()}
 	}
-	o, err := openOffline(ctx, dataDir, "with a server running, create tokens through it, without --local")
-	if err != nil {
-		return nil, err
+	var st store.Store
+	where := dataDir
+	if storeURL != "" && storeURL != config.StoreSQLite {
+		cfg := &config.Config{Store: storeURL}
+		if err := checkStore(cfg); err != nil {
+			return nil, usageError{msg: err.Error()}
+		}
+		if st, err = openStore(ctx, cfg, newLogger(io.Discard, slog.LevelInfo)); err != nil {
+			return nil, err
+		}
+		defer st.Close()
+		where = "the PostgreSQL store"
+	} else {
+		o, err := openOffline(ctx, dataDir, "with a server running, create tokens through it, without --local")
+		if err != nil {
+			return nil, err
+		}
+		defer o.close()
+		st = o.st
 	}
-	defer o.close()
-	token, row, err := auth.Create(ctx, o.st, name, role, time.Now())
+	token, row, err := auth.Create(ctx, st, name, role, time.Now())
 	if errors.Is(err, store.ErrExists) {
-		return nil, fmt.Errorf("a token named %q exists in %s; choose another name", name, dataDir)
+		return nil, fmt.Errorf("a token named %q exists in %s; choose another name", name, where)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := o.audit(ctx, "token.create", row.Name, "role "+row.Role); err != nil {
+	err = st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: "token.create", Target: row.Name, Detail: "role " + row.Role})
+	if err != nil {
 		return nil, err
 	}
 	return &api.Token{Name: row.Name, Role: row.Role, CreatedAt: row.CreatedAt, Token: token}, nil

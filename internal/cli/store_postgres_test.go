@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/baton-dev/baton/internal/auth"
 	"github.com/baton-dev/baton/internal/store/postgres"
 	"github.com/baton-dev/baton/internal/store/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
@@ -100,5 +101,40 @@ func TestPrunePostgres(t *testing.T) {
 	}
 	if got := client(t, a, "audit"); !strings.Contains(got, "run.prune") {
 		t.Errorf("audit after prune:\n%s", got)
+	}
+}
+
+// TestTokensCreateLocalPostgres: the way back in on a shared PostgreSQL
+// store, with servers running: tokens create --local --store makes a token
+// the store, and so every server on it, accepts, audited as local; a name
+// taken is refused.
+func TestTokensCreateLocalPostgres(t *testing.T) {
+	url := pgtest.Schema(t)
+	a := startServer(t, "--store", url, "--data-dir", t.TempDir(), "--executor", "noop")
+	var out, errOut strings.Builder
+	env := &Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }}
+	args := []string{"--name", "rescue", "--role", "admin", "--local", "--store", url}
+	if err := tokensCreate(t.Context(), env, args); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	token := strings.TrimSpace(out.String())
+	st, err := postgres.Open(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	row, err := auth.New(st).Check(t.Context(), "Bearer "+token)
+	if err != nil || row.Name != "rescue" || row.Role != string(auth.Admin) {
+		t.Fatalf("the token made with --local --store: %v %+v", err, row)
+	}
+	if got := client(t, a, "audit"); !strings.Contains(got, "token.create") || !strings.Contains(got, "local") {
+		t.Errorf("audit after tokens create --local --store:\n%s", got)
+	}
+	err = tokensCreate(t.Context(), env, args)
+	if err == nil || !strings.Contains(err.Error(), `a token named "rescue" exists in the PostgreSQL store`) {
+		t.Errorf("a second token named rescue: %v", err)
+	}
+	if err := tokensCreate(t.Context(), env, []string{"--name", "x", "--role", "admin", "--store", url}); err == nil || !strings.Contains(err.Error(), "--store goes with --local") {
+		t.Errorf("--store without --local: %v", err)
 	}
 }

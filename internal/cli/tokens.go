@@ -10,11 +10,12 @@ import (
 )
 
 func tokensCreate(ctx context.Context, env *Env, args []string) error {
-	fs := newFlags(env, "tokens create", "tokens create --name NAME --role viewer|operator|admin [--local [--data-dir DIR]]")
+	fs := newFlags(env, "tokens create", "tokens create --name NAME --role viewer|operator|admin [--local [--data-dir DIR | --store URL]]")
 	name := fs.String("name", "", "token `name`, shown in the audit log (required)")
 	role := fs.String("role", "", "`role`: viewer (read), operator (also trigger, cancel, retry) or admin (everything)")
 	local := fs.Bool("local", false, "store it straight into a data dir, without a server: the way back in when no admin token is left (no server may be using that dir)")
 	dataDir := fs.String("data-dir", defaultDataDir(env), "with --local: the `dir` to store it in")
+	storeURL := fs.String("store", "", "with --local: store it in the postgres://user@host:port/db `URL` that servers share instead, while they run")
 	r := remoteFlags(fs, env)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -26,9 +27,12 @@ func tokensCreate(ctx context.Context, env *Env, args []string) error {
 	if *name == "" || *role == "" {
 		return usagef("give --name and --role")
 	}
+	if *storeURL != "" && !*local {
+		return usagef("--store goes with --local; without it the token is made through the server")
+	}
 	var t *api.Token
 	if *local {
-		t, err = createLocalToken(ctx, *dataDir, *name, *role)
+		t, err = createLocalToken(ctx, *dataDir, *storeURL, *name, *role)
 	} else {
 		t, err = r.client().CreateToken(ctx, *name, *role)
 	}
