@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -84,11 +82,7 @@ func createLocalToken(ctx context.Context, dataDir, storeURL, name, roleName str
 	var st store.Store
 	where := dataDir
 	if storeURL != "" && storeURL != config.StoreSQLite {
-		cfg := &config.Config{Store: storeURL}
-		if err := checkStore(cfg); err != nil {
-			return nil, usageError{msg: err.Error()}
-		}
-		if st, err = openStore(ctx, cfg, newLogger(io.Discard, slog.LevelInfo)); err != nil {
+		if st, err = openSharedStore(ctx, storeURL); err != nil {
 			return nil, err
 		}
 		defer st.Close()

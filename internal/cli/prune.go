@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -56,11 +55,7 @@ func prunePostgres(ctx context.Context, env *Env, url, olderThan string) error {
 	if err != nil {
 		return usagef("--older-than: %v", err)
 	}
-	cfg := &config.Config{Store: url}
-	if err := checkStore(cfg); err != nil {
-		return usageError{msg: err.Error()}
-	}
-	st, err := openStore(ctx, cfg, newLogger(io.Discard, slog.LevelInfo))
+	st, err := openSharedStore(ctx, url)
 	if err != nil {
 		return err
 	}

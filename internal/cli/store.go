@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 
@@ -26,6 +27,16 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 		return st, nil
 	}
 	return openPostgres(ctx, cfg, log)
+}
+
+// openSharedStore opens the PostgreSQL store at url for a command run
+// beside the servers that share it (prune, tokens create --local), quietly.
+func openSharedStore(ctx context.Context, url string) (store.Store, error) {
+	cfg := &config.Config{Store: url}
+	if err := checkStore(cfg); err != nil {
+		return nil, usageError{msg: err.Error()}
+	}
+	return openStore(ctx, cfg, newLogger(io.Discard, slog.LevelInfo))
 }
 
 func sqliteStore(cfg *config.Config) bool {
