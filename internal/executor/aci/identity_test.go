@@ -137,6 +137,10 @@ func TestIdentityEndToEnd(t *testing.T) {
 	t.Setenv("IDENTITY_ENDPOINT", te.srv.URL+"/msi/token")
 	t.Setenv("IDENTITY_HEADER", testIdentityHeader)
 	a := newARMStandIn(t)
+	// The Azure SDK keeps managed identity tokens in a cache of the
+	// process, by client ID: a client ID of this test alone makes it ask
+	// the endpoint again when the test runs twice (-count=2).
+	clientID := "baton-client-id-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	local := cloud.Configuration{
 		ActiveDirectoryAuthorityHost: a.srv.URL + "/",
 		Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
@@ -147,7 +151,7 @@ func TestIdentityEndToEnd(t *testing.T) {
 		Subscription: "11111111-2222-3333-4444-555555555555", ResourceGroup: testRG, Location: "northeurope",
 		Identity: testIdentity, RegistryIdentity: testPull, HelperImage: "bats.azurecr.io/baton:1",
 		PollMin: time.Millisecond, PollMax: 10 * time.Millisecond, LogPoll: 5 * time.Millisecond,
-		CredentialKind: CredentialManagedIdentity, ClientID: "baton-client-id",
+		CredentialKind: CredentialManagedIdentity, ClientID: clientID,
 		Client: &arm.ClientOptions{ClientOptions: policy.ClientOptions{Cloud: local, Transport: a.srv.Client()}},
 	})
 	if err != nil {
@@ -180,7 +184,7 @@ func TestIdentityEndToEnd(t *testing.T) {
 	}
 
 	te.mu.Lock()
-	if len(te.asked) == 0 || te.bad != 0 || te.asked[0] != "baton-client-id for https://management.azure.com" {
+	if len(te.asked) == 0 || te.bad != 0 || te.asked[0] != clientID+" for https://management.azure.com" {
 		t.Errorf("identity endpoint asked %q (%d without the header); want baton's client ID for ARM", te.asked, te.bad)
 	}
 	te.mu.Unlock()
