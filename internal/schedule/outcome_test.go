@@ -218,3 +218,41 @@ steps:
 		t.Fatalf("%d runs started", n)
 	}
 }
+
+// TestTickOfRunStoredButNotStarted: a tick whose run was stored while the
+// engine was stopping fired that run, which the next engine drives: it is
+// recorded as fired with the run, not as failed without it.
+func TestTickOfRunStoredButNotStarted(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	eng, st := setup(t, everySecond)
+	if err := eng.Close(ctx); err != nil { // stopping: runs are stored, not started
+		t.Fatal(err)
+	}
+	s := schedule.New(eng, st, slog.New(slog.DiscardHandler))
+	reload(t, s)
+	fired, rows := waitOutcome(t, st, "ticking", "@every 1s", store.TickFired)
+	s.Stop()
+	for _, r := range rows {
+		if r.Outcome == store.TickFailed {
+			t.Errorf("a tick recorded as failed: %s", describe(rows))
+		}
+	}
+	run, err := st.RunGet(ctx, fired.RunID)
+	if err != nil || run.Status != store.RunQueued {
+		t.Fatalf("the fired tick's run %q: %+v, %v; want it stored, queued", fired.RunID, run, err)
+	}
+	next, err := engine.New(engine.Config{Store: st, Executor: noop.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = next.Close(ctx) })
+	if err := next.Recover(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if got, err := next.Wait(wctx, fired.RunID); err != nil || got.Status != store.RunSucceeded {
+		t.Fatalf("the next engine drove the run to %+v, %v", got, err)
+	}
+}

@@ -215,8 +215,13 @@ func (s *Scheduler) start(ctx context.Context, name string, sch pipeline.Schedul
 		}
 	}
 	run, err := s.eng.Submit(ctx, &engine.SubmitParams{Pipeline: name, Params: sch.Params, Serial: sch.Overlap == "queue"})
-	if err != nil {
+	if run == nil {
 		return store.TickFailed, "", err
+	}
+	if err != nil {
+		// Stored but not started (the server is stopping): the run is
+		// the tick's all the same, and the next start drives it.
+		s.log.Warn("scheduled run stored but not started here; the next server start drives it", "pipeline", name, "run_id", run.ID, "err", err)
 	}
 	return store.TickFired, run.ID, nil
 }
