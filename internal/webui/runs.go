@@ -110,6 +110,9 @@ func (f runFilter) listParams(now time.Time) (*store.RunListParams, error) {
 		if p.Params == nil {
 			p.Params = make(map[string]string)
 		}
+		if _, dup := p.Params[name]; dup {
+			return nil, fmt.Errorf("param %.60q is filtered by twice; a run has one value of it", name)
+		}
 		p.Params[name] = value
 	}
 	return p, nil

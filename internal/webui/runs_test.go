@@ -123,11 +123,12 @@ func TestRunsListPagesAndFilters(t *testing.T) {
 
 	// What is wrong with a filter is said, and nothing is listed.
 	for q, want := range map[string]string{
-		"status=lost":     "not one of queued",
-		"param=novalue":   "NAME=VALUE",
-		"since=yesterday": "not a time",
-		"range=1y":        "not one of 1h",
-		"before=nope":     "does not exist",
+		"status=lost":                          "not one of queued",
+		"param=novalue":                        "NAME=VALUE",
+		"param=word%3Dtango&param=word%3Decho": "is filtered by twice",
+		"since=yesterday":                      "not a time",
+		"range=1y":                             "not one of 1h",
+		"before=nope":                          "does not exist",
 		"param=a%3D1&param=b%3D1&param=c%3D1&param=d%3D1&param=e%3D1&param=f%3D1&param=g%3D1&param=h%3D1&param=i%3D1": "at most 8",
 	} {
 		code, page, _ := b.get("/runs?" + q)
