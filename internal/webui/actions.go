@@ -17,15 +17,22 @@ import (
 // or an error page saying what to change. Each one is audited under the
 // signed-in token's name, as the API's are.
 
-// formParams are the fields named param.NAME of a form.
-func formParams(r *http.Request) map[string]string {
+// formParams are the fields named param.NAME of a form. A field given
+// twice (the pages render each once) is refused: which was meant is a
+// guess.
+func formParams(r *http.Request) (map[string]string, error) {
 	params := make(map[string]string)
 	for k, vs := range r.PostForm {
-		if name, ok := strings.CutPrefix(k, "param."); ok && name != "" && len(vs) > 0 {
-			params[name] = vs[0]
+		name, ok := strings.CutPrefix(k, "param.")
+		if !ok || name == "" || len(vs) == 0 {
+			continue
 		}
+		if len(vs) > 1 {
+			return nil, fmt.Errorf("Param %.64q is given twice.", name)
+		}
+		params[name] = vs[0]
 	}
-	return params
+	return params, nil
 }
 
 func runURL(id string) string { return "/runs/" + url.PathEscape(id) }
@@ -42,7 +49,11 @@ func (u *UI) actionFail(w http.ResponseWriter, r *http.Request, usr *user, what 
 
 func (u *UI) trigger(w http.ResponseWriter, r *http.Request, usr *user) {
 	name := r.PathValue("name")
-	params := formParams(r)
+	params, err := formParams(r)
+	if err != nil {
+		u.fail(w, r, usr, http.StatusBadRequest, err.Error())
+		return
+	}
 	// An empty field of an optional param means "not given": its default
 	// applies, as when the API leaves it out.
 	for k, v := range params {
@@ -79,7 +90,12 @@ func (u *UI) cancel(w http.ResponseWriter, r *http.Request, usr *user) {
 func (u *UI) rerun(w http.ResponseWriter, r *http.Request, usr *user) {
 	id := r.PathValue("id")
 	from := r.PostForm.Get("from")
-	run, err := u.o.Engine.Rerun(r.Context(), &engine.RerunParams{RunID: id, From: from, Params: formParams(r)})
+	params, err := formParams(r)
+	if err != nil {
+		u.fail(w, r, usr, http.StatusBadRequest, err.Error())
+		return
+	}
+	run, err := u.o.Engine.Rerun(r.Context(), &engine.RerunParams{RunID: id, From: from, Params: params})
 	if err != nil {
 		if run == nil {
 			u.actionFail(w, r, usr, "re-run "+id, err)

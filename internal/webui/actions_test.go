@@ -140,6 +140,14 @@ func TestTriggerCancelRerunAreAudited(t *testing.T) {
 	if code != http.StatusBadRequest || !strings.Contains(body, "nobody") {
 		t.Fatalf("unknown param: %d\n%s", code, body)
 	}
+	// A field given twice is a guess at what was meant: refused, no run.
+	code, body, _ = b.post("/pipelines/gated/runs", url.Values{"csrf": {csrf}, "param.who": {"ops", "<b>dev</b>"}})
+	if code != http.StatusBadRequest || !strings.Contains(body, `Param &#34;who&#34; is given twice.`) || strings.Contains(body, "<b>dev") {
+		t.Fatalf("a param given twice: %d\n%s", code, body)
+	}
+	if runs, err := s.st.RunList(context.Background(), &store.RunListParams{Pipeline: "gated", Limit: 10}); err != nil || len(runs) != 0 {
+		t.Fatalf("runs after the refused forms: %d, %v", len(runs), err)
+	}
 	code, _, h := b.post("/pipelines/gated/runs", url.Values{"csrf": {csrf}, "param.who": {"ops"}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("trigger: %d", code)
