@@ -1,10 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -132,7 +132,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		Name string `json:"name"`
 		Role string `json:"role"`
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	data, ok := readJSON(w, r, 4096, "the token request")
+	if !ok {
+		return
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
 		writeError(w, http.StatusBadRequest, `body must be {"name": "ci", "role": "operator"}: `+err.Error())

@@ -132,6 +132,10 @@ steps:
 	if code, body = s.do("POST", "/api/v1/pipelines/greet/runs", `{"who": {"deep": 1}}`); code != http.StatusBadRequest {
 		t.Fatalf("object param: %d %s", code, body)
 	}
+	if code, body = s.do("POST", "/api/v1/pipelines/greet/runs", `{"who": "ada", "who": "s3cret"}`); code != http.StatusBadRequest ||
+		!strings.Contains(body, `the params: \"who\" is named twice`) || strings.Contains(body, "s3cret") {
+		t.Fatalf("a param given twice: %d %s", code, body)
+	}
 	if code, body = s.do("GET", "/api/v1/runs", ""); code != http.StatusOK || strings.TrimSpace(body) != "[]" {
 		t.Fatalf("runs after rejected triggers: %d %s", code, body)
 	}

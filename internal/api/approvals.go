@@ -68,7 +68,7 @@ func withApprovals(ctx context.Context, st store.Store, runID string, steps []St
 func (s *Server) decideApproval(w http.ResponseWriter, r *http.Request) {
 	id, step := r.PathValue("id"), r.PathValue("step")
 	const shape = `body must be {"approve": true|false, "reason": "TEXT", "values": {"NAME": "VALUE"}}, reason and values optional`
-	data, ok := readBody(w, r, contract.MaxInputBytes, "the decision")
+	data, ok := readJSON(w, r, contract.MaxInputBytes, "the decision")
 	if !ok {
 		return
 	}

@@ -57,6 +57,8 @@ func TestApprovalRoute(t *testing.T) {
 		{`{"approve": "yes"}`, "body must be"},
 		{`{"approve": false, "values": {"a": "b"}}`, "values are passed with an approval only"},
 		{`{"approve": true, "values": {"BATON_TOKEN": "x"}}`, "reserved"},
+		{`{"approve": true, "values": {"target": "eu", "target": "s3cret"}}`, `the decision: \"target\" is named twice`},
+		{`{"approve": false, "approve": true}`, `\"approve\" is named twice`},
 	} {
 		if code, resp := s.do("POST", path, tc.body, op...); code != http.StatusBadRequest || !strings.Contains(resp, tc.want) {
 			t.Errorf("POST %s: %d %s, want 400 saying %q", tc.body, code, resp, tc.want)

@@ -21,7 +21,7 @@ func noRun(id string) string {
 }
 
 func (s *Server) createRun(w http.ResponseWriter, r *http.Request) {
-	data, ok := readBody(w, r, contract.MaxOutputBytes, "the params")
+	data, ok := readJSON(w, r, contract.MaxOutputBytes, "the params")
 	if !ok {
 		return
 	}
@@ -223,7 +223,7 @@ type retryRequest struct {
 
 func (s *Server) retryRun(w http.ResponseWriter, r *http.Request) {
 	var req retryRequest
-	data, ok := readBody(w, r, contract.MaxOutputBytes, "the request")
+	data, ok := readJSON(w, r, contract.MaxOutputBytes, "the request")
 	if !ok {
 		return
 	}
