@@ -135,7 +135,7 @@ func trimInvalid(err error) error {
 
 // storeName says where the runs of cfg are kept, for a person.
 func storeName(cfg *config.Config) string {
-	if cfg.Store == "" || cfg.Store == config.StoreSQLite {
+	if sqliteStore(cfg) {
 		return cfg.DataDir
 	}
 	return "the PostgreSQL store"

@@ -49,7 +49,13 @@ func (o *offline) close() {
 
 // audit records a change made with --local, as the API records its own.
 func (o *offline) audit(ctx context.Context, action, target, detail string) error {
-	return o.st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: action, Target: target, Detail: detail})
+	return auditLocal(ctx, o.st, action, target, detail)
+}
+
+// auditLocal records a change made straight in a store, without a server,
+// under the actor "local".
+func auditLocal(ctx context.Context, st store.Store, action, target, detail string) error {
+	return st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: action, Target: target, Detail: detail})
 }
 
 // setLocalSecret seals a secret into a data dir's store directly, as the
@@ -81,7 +87,7 @@ func createLocalToken(ctx context.Context, dataDir, storeURL, name, roleName str
 	}
 	var st store.Store
 	where := dataDir
-	if storeURL != "" && storeURL != config.StoreSQLite {
+	if !sqliteStore(&config.Config{Store: storeURL}) {
 		if st, err = openSharedStore(ctx, storeURL); err != nil {
 			return nil, err
 		}
@@ -102,8 +108,7 @@ func createLocalToken(ctx context.Context, dataDir, storeURL, name, roleName str
 	if err != nil {
 		return nil, err
 	}
-	err = st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: "token.create", Target: row.Name, Detail: "role " + row.Role})
-	if err != nil {
+	if err := auditLocal(ctx, st, "token.create", row.Name, "role "+row.Role); err != nil {
 		return nil, err
 	}
 	return &api.Token{Name: row.Name, Role: row.Role, CreatedAt: row.CreatedAt, Token: token}, nil

@@ -18,7 +18,7 @@ func runPrune(ctx context.Context, env *Env, args []string) error {
 	if err := noArgs(fs, args); err != nil {
 		return err
 	}
-	if *storeURL != "" && *storeURL != config.StoreSQLite {
+	if !sqliteStore(&config.Config{Store: *storeURL}) {
 		return prunePostgres(ctx, env, *storeURL, *olderThan)
 	}
 	if *olderThan == "" {
@@ -65,9 +65,7 @@ func prunePostgres(ctx context.Context, env *Env, url, olderThan string) error {
 	if err != nil {
 		return err
 	}
-	err = st.AuditAppend(ctx, &store.AuditEntry{Time: time.Now(), Actor: "local", Action: "run.prune",
-		Detail: fmt.Sprintf("%d runs ended before %s", n, before.UTC().Format(time.RFC3339))})
-	if err != nil {
+	if err := auditLocal(ctx, st, "run.prune", "", fmt.Sprintf("%d runs ended before %s", n, before.UTC().Format(time.RFC3339))); err != nil {
 		return err
 	}
 	fmt.Fprintf(env.Stdout, "pruned %d runs that ended before %s, with their steps and logs\n", n, before.Local().Format(time.DateTime))
